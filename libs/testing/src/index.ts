@@ -1,0 +1,11 @@
+export { startRedis } from './standalone.fixture.js';
+export type { RedisTestServer, RedisSource, StartRedisOptions } from './standalone.fixture.js';
+export { startRedisCluster } from './cluster.fixture.js';
+export type { RedisClusterOptions, RedisTestCluster, ClusterNode } from './cluster.fixture.js';
+export { RedisProcess } from './redis-process.js';
+export type { RedisProcessOptions } from './redis-process.js';
+export { findRedisServerBinary, HOW_TO_GET_REDIS } from './redis-binary.js';
+export { countCommands, readCommandStats, resetCommandStats } from './commands.helper.js';
+export type { CommandCounts } from './commands.helper.js';
+export { listKeys, dbSize, flushAll, eventually } from './keys.helper.js';
+export type { KeyInfo } from './keys.helper.js';

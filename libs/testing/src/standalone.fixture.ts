@@ -1,0 +1,136 @@
+import { existsSync } from 'node:fs';
+import { Redis, type RedisOptions } from 'ioredis';
+import { RedisProcess } from './redis-process.js';
+import { findRedisServerBinary, HOW_TO_GET_REDIS } from './redis-binary.js';
+
+/** Where a test's Redis came from. */
+export type RedisSource = 'env' | 'container' | 'process';
+
+/** A real Redis for one test suite. Always call {@link RedisTestServer.close} in `afterAll`. */
+export interface RedisTestServer {
+  readonly source: RedisSource;
+  readonly host: string;
+  readonly port: number;
+  readonly url: string;
+  /** A new client; closed by {@link close}. */
+  client(options?: RedisOptions): Redis;
+  /** Makes the server unreachable until {@link start}: an outage. Not possible with `REDIS_URL`. */
+  stop(): Promise<void>;
+  /** Brings a stopped server back on the same address, empty. */
+  start(): Promise<void>;
+  /** Stop then start: memory and the script cache are lost. */
+  restart(): Promise<void>;
+  /** Closes every client and stops the server if the fixture started it. */
+  close(): Promise<void>;
+}
+
+/** Options for {@link startRedis}. */
+export interface StartRedisOptions {
+  /** Extra redis-server arguments (process and container sources). Default: none. */
+  args?: string[];
+  /**
+   * Always spawn a private `redis-server` process (ignoring `REDIS_URL` and Docker), for suites
+   * that must stop, start or restart the server mid-test. Default: false.
+   */
+  own?: boolean;
+}
+
+/**
+ * A real Redis for a test, in this order:
+ * 1. `REDIS_URL`, when set (it is a disposable server the suite may flush);
+ * 2. a testcontainers `redis:7` container, when a Docker engine is reachable;
+ * 3. a `redis-server` child process on a free loopback port;
+ * 4. otherwise an error saying how to get one.
+ */
+export async function startRedis(options: StartRedisOptions = {}): Promise<RedisTestServer> {
+  const url = process.env.REDIS_URL;
+  if (url && !options.own) return fromUrl(url);
+  if (!options.own && (await dockerReachable())) return fromContainer(options.args ?? []);
+  if (findRedisServerBinary()) return fromProcess(await RedisProcess.start({ args: options.args }));
+  throw new Error(HOW_TO_GET_REDIS);
+}
+
+const unsupported = (): Promise<void> =>
+  Promise.reject(new Error('Only a fixture-spawned process can be stopped or restarted: use startRedis({ own: true }).'));
+
+function fromUrl(url: string): RedisTestServer {
+  const parsed = new URL(url);
+  const clients = new Set<Redis>();
+  return {
+    source: 'env',
+    host: parsed.hostname,
+    port: Number(parsed.port || 6379),
+    url,
+    client(options = {}) {
+      const c = new Redis(url, options);
+      clients.add(c);
+      return c;
+    },
+    stop: unsupported,
+    start: unsupported,
+    restart: unsupported,
+    async close() {
+      for (const c of clients) c.disconnect();
+    },
+  };
+}
+
+function fromProcess(proc: RedisProcess): RedisTestServer {
+  return {
+    source: 'process',
+    host: proc.host,
+    port: proc.port,
+    url: proc.url,
+    client: (o) => proc.client(o),
+    stop: () => proc.stop(),
+    start: () => proc.start(),
+    restart: () => proc.restart(),
+    close: () => proc.close(),
+  };
+}
+
+/**
+ * Cheap probe first: with no DOCKER_HOST and no socket file there is no engine, and asking
+ * testcontainers would only fail after loading its whole stack.
+ */
+async function dockerReachable(): Promise<boolean> {
+  if (!process.env.DOCKER_HOST && !process.env.TESTCONTAINERS_HOST_OVERRIDE && !existsSync('/var/run/docker.sock')) {
+    return false;
+  }
+  try {
+    const { getContainerRuntimeClient } = await import('testcontainers');
+    await getContainerRuntimeClient();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function fromContainer(args: string[]): Promise<RedisTestServer> {
+  const { RedisContainer } = await import('@testcontainers/redis');
+  const container = await new RedisContainer('redis:7.0')
+    .withCommand(['redis-server', '--save', '', '--appendonly', 'no', ...args])
+    .start();
+  const clients = new Set<Redis>();
+  const host = container.getHost();
+  const port = container.getMappedPort(6379);
+  return {
+    source: 'container',
+    host,
+    port,
+    url: `redis://${host}:${port}`,
+    client(options = {}) {
+      const c = new Redis({ host, port, ...options });
+      clients.add(c);
+      return c;
+    },
+    // A restarted container may come back on another mapped port, so outages are process-only.
+    stop: unsupported,
+    start: unsupported,
+    restart: unsupported,
+    async close() {
+      for (const c of clients) c.disconnect();
+      await container.stop();
+    },
+  };
+}
