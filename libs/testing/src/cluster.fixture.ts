@@ -1,4 +1,5 @@
 import { Cluster, Redis, type ClusterOptions } from 'ioredis';
+import { closeClient } from './internal/close-client.js';
 import { freePort } from './internal/free-port.js';
 import { RedisProcess } from './redis-process.js';
 
@@ -111,7 +112,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       }
       return true;
     }, 'every replica to sync with its master');
-    for (const c of admin) c.disconnect();
+    await Promise.all(admin.map(closeClient));
 
     const seeds = procs.slice(0, masters).map((p) => ({ host: p.host, port: p.port }));
     return {
@@ -133,16 +134,16 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
           await c.call('CLUSTER', 'FAILOVER');
           await waitFor(async () => ((await c.call('ROLE')) as unknown[])[0] === 'master', 'the replica to become master');
         } finally {
-          c.disconnect();
+          await closeClient(c);
         }
       },
       async close() {
-        for (const c of clients) c.disconnect();
+        await Promise.all([...clients].map(closeClient));
         await Promise.all(procs.map((p) => p.close()));
       },
     };
   } catch (err) {
-    for (const c of clients) c.disconnect();
+    await Promise.all([...clients].map(closeClient));
     await Promise.all(procs.map((p) => p.close()));
     throw err;
   }

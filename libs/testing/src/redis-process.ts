@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
+import { closeClient } from './internal/close-client.js';
 import { freePort } from './internal/free-port.js';
 import { track } from './internal/processes.js';
 import { findRedisServerBinary, HOW_TO_GET_REDIS } from './redis-binary.js';
@@ -101,7 +102,7 @@ export class RedisProcess {
 
   /** Closes every client made by {@link client}, stops the server and removes its directory. */
   async close(): Promise<void> {
-    for (const c of this.clients) c.disconnect();
+    await Promise.all([...this.clients].map(closeClient));
     this.clients.clear();
     await this.stop();
     rmSync(this.dir, { recursive: true, force: true });

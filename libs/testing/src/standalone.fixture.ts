@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { Redis, type RedisOptions } from 'ioredis';
+import { closeClient } from './internal/close-client.js';
 import { RedisProcess } from './redis-process.js';
 import { findRedisServerBinary, HOW_TO_GET_REDIS } from './redis-binary.js';
 
@@ -70,7 +71,7 @@ function fromUrl(url: string): RedisTestServer {
     start: unsupported,
     restart: unsupported,
     async close() {
-      for (const c of clients) c.disconnect();
+      await Promise.all([...clients].map(closeClient));
     },
   };
 }
@@ -129,7 +130,7 @@ async function fromContainer(args: string[]): Promise<RedisTestServer> {
     start: unsupported,
     restart: unsupported,
     async close() {
-      for (const c of clients) c.disconnect();
+      await Promise.all([...clients].map(closeClient));
       await container.stop();
     },
   };
