@@ -9,3 +9,5 @@ export { countCommands, readCommandStats, resetCommandStats } from './commands.h
 export type { CommandCounts } from './commands.helper.js';
 export { listKeys, dbSize, flushAll, eventually } from './keys.helper.js';
 export type { KeyInfo } from './keys.helper.js';
+export { startRedisSentinel } from './sentinel.fixture.js';
+export type { RedisTestSentinel } from './sentinel.fixture.js';

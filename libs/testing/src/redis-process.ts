@@ -116,6 +116,7 @@ async function waitForPing(host: string, port: number, child: ChildProcess, stde
       throw new Error(`redis-server exited with code ${child.exitCode} on port ${port}: ${stderr().trim()}`);
     }
     const probe = new Redis({ host, port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, enableOfflineQueue: false });
+    probe.on('error', () => undefined);
     try {
       await probe.connect();
       if ((await probe.ping()) === 'PONG') return;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { listKeys, startRedis, startRedisCluster, type RedisTestCluster, type RedisTestServer } from '@tidykv/testing';
+import { listKeys, startRedis, startRedisCluster, startRedisSentinel, type RedisTestCluster, type RedisTestSentinel, type RedisTestServer } from '@tidykv/testing';
 import { KeyBuilder, LuaScriptSet, RedisConnection, RedisUnavailableError, TidyKvConfigError, escapeGlob } from '../src/index.js';
 
 const scripts = new LuaScriptSet<'setWithTtl'>(new URL('./lua/', import.meta.url), 'coretest');
@@ -122,6 +122,22 @@ describe('RedisConnection on a 3-master Redis Cluster', () => {
     await runScriptAndCheck(conn, 'cluster-owned');
     await conn.close();
     expect(own.status).toBe('ready');
+  });
+});
+
+describe('RedisConnection through Sentinel', () => {
+  let sentinel: RedisTestSentinel;
+  beforeAll(async () => {
+    sentinel = await startRedisSentinel('tidykv');
+  }, 30_000);
+  afterAll(() => sentinel.close());
+
+  it('finds the master through Sentinel and runs a script on it', async () => {
+    const conn = RedisConnection.create({ sentinels: sentinel.sentinels, name: sentinel.name });
+    await runScriptAndCheck(conn, 'via-sentinel');
+    const direct = sentinel.master.client();
+    expect(await direct.exists(new KeyBuilder('t:').tagged('a', 'via-sentinel'))).toBe(1);
+    await conn.close();
   });
 });
 
