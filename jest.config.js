@@ -31,6 +31,7 @@ export default {
   testMatch: ['<rootDir>/{packages,libs,apps}/*/{src,test}/**/*.{spec,int-spec,e2e-spec}.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   maxWorkers: 2,
+  reporters: ['default', ['<rootDir>/scripts/summary-reporter.cjs', { name: 'nest12' }]],
   testTimeout: 30000,
   // Tests that spawn redis-server children must stop them; this catches any that forget.
   forceExit: false,

@@ -8,6 +8,7 @@ const compat = '<rootDir>/compat/nest11/node_modules';
 export default {
   ...base,
   displayName: 'nest11',
+  reporters: ['default', ['<rootDir>/scripts/summary-reporter.cjs', { name: 'nest11' }]],
   moduleNameMapper: {
     '^@nestjs/(common|core|testing|platform-express)(/.*)?$': `${compat}/@nestjs/$1$2`,
     '^reflect-metadata$': `${compat}/reflect-metadata`,
