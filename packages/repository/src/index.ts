@@ -1,0 +1,15 @@
+export { RedisEntity, Id, TimeToLive, Indexed, Field } from './entity.decorator.js';
+export type { RedisEntityOptions, IndexedKeys, IndexedValue, EntityClass } from './entity.decorator.js';
+export { EntityRepository } from './entity.repository.js';
+export type { EntityPatch, ScanIdsOptions } from './entity.repository.js';
+export { RepositoryContext } from './repository-context.service.js';
+export type { RepositoryClass } from './repository-context.service.js';
+export { RepositoryModule } from './repository.module.js';
+export type { RepositoryFeature } from './repository.module.js';
+export type { RepositoryModuleExtras, RepositoryModuleForRootOptions, RepositoryModuleAsyncOptions } from './repository.module-definition.js';
+export { InjectRepository, getRepositoryToken } from './inject-repository.decorator.js';
+export { REPOSITORY_MODULE_OPTIONS, REPOSITORY_CONTEXT } from './repository.constants.js';
+export { DEFAULT_REPOSITORY_OPTIONS, validateRepositoryOptions } from './repository.options.js';
+export type { RepositoryModuleOptions, ResolvedRepositoryOptions } from './repository.options.js';
+export { RepositoryError, EntityMetadataError, EntityValueError, EntityConflictError } from './repository.errors.js';
+export type { RepositoryErrorCode } from './repository.errors.js';
