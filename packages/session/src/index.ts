@@ -1,0 +1,14 @@
+export { SessionModule } from './session.module.js';
+export { SESSION_MODULE_OPTIONS } from './session.constants.js';
+export { DEFAULT_SESSION_OPTIONS, validateSessionOptions } from './session.options.js';
+export type { SessionModuleOptions, SessionCookieOptions, SessionNearCacheOptions, SessionSaveMode, SessionFlushMode } from './session.options.js';
+export { Session } from './session.decorator.js';
+export { SessionAccessor } from './session-accessor.service.js';
+export { SessionService } from './session.service.js';
+export type { PrincipalSession } from './session.service.js';
+export { HttpSession } from './http-session.model.js';
+export type { SaveOutcome, SaveStatus } from './http-session.model.js';
+export { TidyKvSessionError } from './session.errors.js';
+export type { SessionErrorCode } from './session.errors.js';
+export { SessionMiddleware } from './session.middleware.js';
+export { SessionSaveInterceptor } from './session-save.interceptor.js';

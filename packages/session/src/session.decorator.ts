@@ -1,0 +1,27 @@
+import { createParamDecorator, type ExecutionContext, type PipeTransform } from '@nestjs/common';
+import type { HttpSession } from './http-session.model.js';
+import { sessionOfRequest } from './internal/session-context.js';
+import { TidyKvSessionError } from './session.errors.js';
+
+const currentSession = createParamDecorator((_data: unknown, ctx: ExecutionContext): HttpSession | undefined =>
+  sessionOfRequest(ctx.switchToHttp().getRequest()),
+);
+
+/** Loads the session (one Redis command at most, once per request) before the handler runs. */
+class LoadSessionPipe implements PipeTransform<HttpSession | undefined, Promise<HttpSession>> {
+  async transform(session: HttpSession | undefined): Promise<HttpSession> {
+    if (!session) {
+      throw TidyKvSessionError.state('No session on this request: is SessionModule imported, and does the route go through Nest middleware?');
+    }
+    return session.load();
+  }
+}
+
+/**
+ * Injects the request's {@link HttpSession}, already loaded. Import it from `@tidykv/session`, not
+ * `@nestjs/common` (whose `Session` reads express-session's `req.session`):
+ * `import { Session } from '@tidykv/session'`.
+ */
+export function Session(): ParameterDecorator {
+  return currentSession(undefined, new LoadSessionPipe());
+}

@@ -1,0 +1,59 @@
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { TidyKvConfigError } from '@tidykv/core';
+import type { SessionStore } from './internal/session-store.js';
+import { SESSION_STORE } from './session.constants.js';
+
+/** A live session of a principal, as listed by {@link SessionService.listByPrincipal}. */
+export interface PrincipalSession {
+  /** The session id (not signed). */
+  readonly id: string;
+  /** When it expires unless used again, epoch ms. */
+  readonly expiresAt: number;
+}
+
+/**
+ * Operations on sessions other than the current one (principal index), and the lifecycle of the
+ * Redis connection: in-flight saves finish before it closes.
+ */
+@Injectable()
+export class SessionService implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  constructor(@Inject(SESSION_STORE) private readonly store: SessionStore) {}
+
+  /** @internal */
+  async onApplicationBootstrap(): Promise<void> {
+    await this.store.start();
+  }
+
+  /** Lists the live sessions of `principal` (the value of the `principal` attribute). Requires the `principal` option. */
+  listByPrincipal(principal: unknown): Promise<PrincipalSession[]> {
+    this.requirePrincipal('listByPrincipal');
+    return this.store.listByPrincipal(principal);
+  }
+
+  /** Invalidates every session of `principal` ("log out everywhere"); returns how many there were. */
+  invalidateByPrincipal(principal: unknown): Promise<number> {
+    this.requirePrincipal('invalidateByPrincipal');
+    return this.store.invalidateByPrincipal(principal);
+  }
+
+  /** Invalidates one session by id. True if it existed. */
+  invalidate(id: string): Promise<boolean> {
+    return this.store.destroy(id);
+  }
+
+  private requirePrincipal(op: string): void {
+    if (this.store.options.principal === undefined) {
+      throw TidyKvConfigError.invalid('SessionModule.principal', undefined, `an attribute name to use SessionService.${op}`, 'Pass e.g. principal: "userId" to SessionModule.forRoot.');
+    }
+  }
+
+  /** @internal Requests still being answered may be saving: let them finish. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.store.drain();
+  }
+
+  /** @internal */
+  async onApplicationShutdown(): Promise<void> {
+    await this.store.close();
+  }
+}

@@ -1,0 +1,221 @@
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Body, Controller, Get, HttpCode, Module, Param, Post, type DynamicModule, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { HttpSession, Session, SessionAccessor, SessionModule, SessionService, type SessionModuleOptions } from '@tidykv/session';
+
+export const SECRET = 'test-secret-test-secret-test-secret-0001';
+
+/** Routes that exercise the session the way an app would. */
+@Controller('s')
+class TestController {
+  constructor(
+    private readonly accessor: SessionAccessor,
+    private readonly sessions: SessionService,
+  ) {}
+
+  @Get('none')
+  none(): { ok: true } {
+    return { ok: true };
+  }
+
+  @Get('read')
+  read(@Session() s: HttpSession): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const k of s.keys()) out[k] = s.get(k);
+    return out;
+  }
+
+  @Get('read-twice')
+  async readTwice(): Promise<{ a: unknown; b: unknown }> {
+    // Two loads in one request: the second must reuse the first.
+    const a = (await this.accessor.load()).get('n');
+    const b = (await this.accessor.load()).get('n');
+    return { a, b };
+  }
+
+  @Get('meta')
+  meta(@Session() s: HttpSession): { id?: string; createdAt?: number; lastAccessedAt?: number } {
+    return { id: s.id, createdAt: s.createdAt?.getTime(), lastAccessedAt: s.lastAccessedAt?.getTime() };
+  }
+
+  @Post('set')
+  @HttpCode(200)
+  set(@Session() s: HttpSession, @Body() body: Record<string, unknown>): { id?: string } {
+    for (const [k, v] of Object.entries(body)) s.set(k, v);
+    return { id: s.id };
+  }
+
+  @Post('set-and-save')
+  @HttpCode(200)
+  async setAndSave(@Session() s: HttpSession, @Body() body: Record<string, unknown>): Promise<{ status: string }> {
+    for (const [k, v] of Object.entries(body)) s.set(k, v);
+    return { status: (await s.save()).status };
+  }
+
+  @Post('push/:name')
+  @HttpCode(200)
+  push(@Session() s: HttpSession, @Param('name') name: string, @Body() body: { item: unknown }): unknown {
+    // In-place mutation, the case save mode on-get exists for.
+    const list = s.get<unknown[]>(name);
+    if (list) list.push(body.item);
+    return list;
+  }
+
+  @Post('incr/:name')
+  @HttpCode(200)
+  incr(@Session() s: HttpSession, @Param('name') name: string): { n: number } {
+    const n = (s.get<number>(name) ?? 0) + 1;
+    s.set(name, n);
+    return { n };
+  }
+
+  @Post('delete/:name')
+  @HttpCode(200)
+  del(@Session() s: HttpSession, @Param('name') name: string): { ok: true } {
+    s.delete(name);
+    return { ok: true };
+  }
+
+  @Post('set-fn')
+  @HttpCode(200)
+  setFn(@Session() s: HttpSession): { ok: true } {
+    s.set('bad', () => 1);
+    return { ok: true };
+  }
+
+  @Post('idle/:ms')
+  @HttpCode(200)
+  idle(@Session() s: HttpSession, @Param('ms') ms: string): { ok: true } {
+    s.setIdleTimeout(Number(ms));
+    return { ok: true };
+  }
+
+  @Post('login')
+  @HttpCode(200)
+  login(@Session() s: HttpSession, @Body() body: { userId: string }): { ok: true } {
+    s.regenerate();
+    s.set('userId', body.userId);
+    return { ok: true };
+  }
+
+  @Post('regenerate')
+  @HttpCode(200)
+  regenerate(@Session() s: HttpSession): { ok: true } {
+    s.regenerate();
+    return { ok: true };
+  }
+
+  @Post('logout')
+  @HttpCode(204)
+  async logout(@Session() s: HttpSession): Promise<void> {
+    await s.invalidate();
+  }
+
+  @Get('principal/:id')
+  list(@Param('id') id: string): Promise<unknown> {
+    return this.sessions.listByPrincipal(id);
+  }
+
+  @Post('principal/:id/logout-all')
+  @HttpCode(200)
+  async logoutAll(@Param('id') id: string): Promise<{ n: number }> {
+    return { n: await this.sessions.invalidateByPrincipal(id) };
+  }
+}
+
+@Module({})
+class TestAppModule {
+  static register(options: SessionModuleOptions): DynamicModule {
+    return { module: TestAppModule, imports: [SessionModule.forRoot(options)], controllers: [TestController] };
+  }
+}
+
+/** A running test app and a base URL. */
+export interface TestApp {
+  readonly app: INestApplication;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Starts the test app on Express (the default) on a free loopback port. */
+export async function startExpressApp(options: Partial<SessionModuleOptions> & Pick<SessionModuleOptions, 'connection'>): Promise<TestApp> {
+  const app = await NestFactory.create(TestAppModule.register({ secrets: [SECRET], ...options }), { logger: false });
+  await app.listen(0, '127.0.0.1');
+  return wrap(app);
+}
+
+/** Wraps an app created elsewhere (e.g. on Fastify). */
+export async function wrap(app: INestApplication): Promise<TestApp> {
+  const server = app.getHttpServer() as { address(): { port: number } };
+  const url = `http://127.0.0.1:${server.address().port}`;
+  return { app, url, close: () => app.close() };
+}
+
+export { TestAppModule };
+
+/** A browser-like client with one cookie jar (or one header, for header transport). */
+export class Agent {
+  cookie: string | undefined;
+  header: string | undefined;
+
+  constructor(
+    private readonly base: string,
+    private readonly cookieName = 'sid',
+    private readonly headerName?: string,
+  ) {}
+
+  /** Sends a request (no keep-alive, so closing the app leaves no socket behind) and keeps any cookie the response sets. */
+  async request(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown; setCookie: string[]; headers: IncomingHttpHeaders }> {
+    const headers: Record<string, string> = {};
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    if (payload !== undefined) headers['content-type'] = 'application/json';
+    if (this.cookie !== undefined) headers.cookie = `${this.cookieName}=${this.cookie}`;
+    if (this.headerName && this.header !== undefined) headers[this.headerName] = this.header;
+    const res = await new Promise<{ status: number; text: string; headers: IncomingHttpHeaders }>((resolve, reject) => {
+      const req = httpRequest(this.base + path, { method, headers, agent: false }, (r) => {
+        let text = '';
+        r.setEncoding('utf8');
+        r.on('data', (c: string) => (text += c));
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, text, headers: r.headers }));
+        r.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+    const setCookie = res.headers['set-cookie'] ?? [];
+    for (const c of setCookie) {
+      const [pair] = c.split(';');
+      const eq = pair.indexOf('=');
+      if (pair.slice(0, eq) !== this.cookieName) continue;
+      const v = decodeURIComponent(pair.slice(eq + 1));
+      this.cookie = v === '' ? undefined : v;
+    }
+    if (this.headerName) {
+      const h = res.headers[this.headerName];
+      if (typeof h === 'string') this.header = h === '' ? undefined : h;
+    }
+    let parsed: unknown = res.text;
+    try {
+      parsed = res.text === '' ? undefined : JSON.parse(res.text);
+    } catch {
+      /* not JSON */
+    }
+    return { status: res.status, body: parsed, setCookie, headers: res.headers };
+  }
+
+  get(path: string) {
+    return this.request('GET', path);
+  }
+
+  post(path: string, body?: unknown) {
+    return this.request('POST', path, body ?? {});
+  }
+
+  /** A second agent holding the same session (another tab or a concurrent request). */
+  clone(): Agent {
+    const a = new Agent(this.base, this.cookieName, this.headerName);
+    a.cookie = this.cookie;
+    a.header = this.header;
+    return a;
+  }
+}
