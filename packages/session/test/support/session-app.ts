@@ -1,5 +1,7 @@
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { Body, Controller, Get, HttpCode, Module, Param, Post, type DynamicModule, type INestApplication } from '@nestjs/common';
+import { Body, Catch, Controller, Get, HttpCode, Module, Param, Post, Query, type ArgumentsHost, type DynamicModule, type ExceptionFilter, type INestApplication } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { RedisUnavailableError, TidyKvError } from '@tidykv/core';
 import { NestFactory } from '@nestjs/core';
 import { HttpSession, Session, SessionAccessor, SessionModule, SessionService, type SessionModuleOptions } from '@tidykv/session';
 
@@ -50,6 +52,28 @@ class TestController {
   async setAndSave(@Session() s: HttpSession, @Body() body: Record<string, unknown>): Promise<{ status: string }> {
     for (const [k, v] of Object.entries(body)) s.set(k, v);
     return { status: (await s.save()).status };
+  }
+
+  @Post('set-then-fail')
+  setThenFail(@Session() s: HttpSession, @Body() body: Record<string, unknown>): never {
+    for (const [k, v] of Object.entries(body)) s.set(k, v);
+    throw new Error('handler failed after set');
+  }
+
+  @Post('slow-set')
+  @HttpCode(200)
+  async slowSet(@Session() s: HttpSession, @Query('ms') ms: string, @Body() body: Record<string, unknown>): Promise<{ status: string }> {
+    await new Promise((r) => setTimeout(r, Number(ms)));
+    for (const [k, v] of Object.entries(body)) s.set(k, v);
+    return { status: (await s.save()).status };
+  }
+
+  @Post('set-then-wait')
+  @HttpCode(200)
+  async setThenWait(@Session() s: HttpSession, @Query('ms') ms: string, @Body() body: Record<string, unknown>): Promise<{ ok: true }> {
+    for (const [k, v] of Object.entries(body)) s.set(k, v);
+    await new Promise((r) => setTimeout(r, Number(ms)));
+    return { ok: true };
   }
 
   @Post('push/:name')
@@ -123,10 +147,27 @@ class TestController {
   }
 }
 
+/** What an app does with tidykv errors: 503 for an outage, the stable code in the body. */
+@Catch(TidyKvError)
+class TidyKvErrorFilter implements ExceptionFilter {
+  catch(err: TidyKvError, host: ArgumentsHost): void {
+    const res = host.switchToHttp().getResponse<{ status?: (n: number) => { json?: (b: unknown) => void; send?: (b: unknown) => void }; code?: (n: number) => { send: (b: unknown) => void } }>();
+    const status = err instanceof RedisUnavailableError ? 503 : 500;
+    const body = { code: err.code, name: err.name };
+    if (typeof res.code === 'function') res.code(status).send(body);
+    else res.status?.(status).json?.(body);
+  }
+}
+
 @Module({})
 class TestAppModule {
   static register(options: SessionModuleOptions): DynamicModule {
-    return { module: TestAppModule, imports: [SessionModule.forRoot(options)], controllers: [TestController] };
+    return {
+      module: TestAppModule,
+      imports: [SessionModule.forRoot(options)],
+      controllers: [TestController],
+      providers: [{ provide: APP_FILTER, useClass: TidyKvErrorFilter }],
+    };
   }
 }
 
@@ -139,7 +180,7 @@ export interface TestApp {
 
 /** Starts the test app on Express (the default) on a free loopback port. */
 export async function startExpressApp(options: Partial<SessionModuleOptions> & Pick<SessionModuleOptions, 'connection'>): Promise<TestApp> {
-  const app = await NestFactory.create(TestAppModule.register({ secrets: [SECRET], ...options }), { logger: false });
+  const app = await NestFactory.create(TestAppModule.register({ secrets: [SECRET], ...options }), { logger: false, abortOnError: false });
   await app.listen(0, '127.0.0.1');
   return wrap(app);
 }
