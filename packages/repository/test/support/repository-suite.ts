@@ -1,0 +1,425 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import type { Cluster, Redis } from 'ioredis';
+import { TidyKvDecodeError, TidyKvKeyError } from '@tidykv/core';
+import { countCommands, dbSize, flushAll, listKeys } from '@tidykv/testing';
+import { EntityValueError, RepositoryContext, type EntityRepository } from '../../src/index.js';
+import { Device, make, Named, Profile, RefreshToken, Setting, VerificationCode } from './entities.js';
+import { countRoundTrips } from './round-trips.js';
+
+/** What a topology-specific suite file provides. */
+export interface SuiteTarget {
+  readonly kind: 'standalone' | 'cluster';
+  /** A plain client to inspect Redis with (not the one under test). */
+  readonly inspect: Redis | Cluster;
+  /** Connection options for the repositories under test. */
+  readonly connection: { url: string } | { cluster: { nodes: { host: string; port: number }[] } };
+  /** Number of masters (1 for standalone). */
+  readonly masters: number;
+  close(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The acceptance suite of issue 4, run once against a standalone server and once against a
+ * local Cluster. Every test starts from an empty database so DBSIZE counts mean what they say.
+ */
+export function repositorySuite(name: string, start: () => Promise<SuiteTarget>): void {
+  describe(name, () => {
+    let target: SuiteTarget;
+    let ctx: RepositoryContext;
+    let redis: Redis | Cluster;
+    let profiles: EntityRepository<Profile>;
+    let tokens: EntityRepository<RefreshToken>;
+    let named: EntityRepository<Named>;
+    let devices: EntityRepository<Device>;
+    let settings: EntityRepository<Setting>;
+    let codes: EntityRepository<VerificationCode>;
+
+    beforeAll(async () => {
+      target = await start();
+      ctx = RepositoryContext.create({ connection: target.connection });
+      redis = ctx.connection.client;
+      profiles = ctx.repository(Profile);
+      tokens = ctx.repository(RefreshToken);
+      named = ctx.repository(Named);
+      devices = ctx.repository(Device);
+      settings = ctx.repository(Setting);
+      codes = ctx.repository(VerificationCode);
+    }, 60_000);
+    afterAll(async () => {
+      await ctx?.close();
+      await target?.close();
+    });
+    beforeEach(() => flushAll(target.inspect));
+
+    const keysOf = async () => (await listKeys(target.inspect)).map((k) => k.key);
+
+    describe('round trips of values', () => {
+      it('reads back strings, numbers, booleans, Dates, nested objects, arrays, optional and null values exactly', async () => {
+        const p = make(Profile, {
+          id: 'p1',
+          name: 'Zoë "quoted" \n line',
+          age: -12.5,
+          active: false,
+          born: new Date('1990-02-03T04:05:06.789Z'),
+          address: { city: 'Lyon', zip: null, tags: ['a', '', '$x'] },
+          scores: [],
+          deletedAt: null,
+        });
+        await profiles.save(p);
+        const back = await profiles.findById('p1');
+        expect(back).toBeInstanceOf(Profile);
+        expect(back).toEqual(p);
+        expect(back!.born).toBeInstanceOf(Date);
+        expect(back!.deletedAt).toBeNull();
+        expect('nickname' in back!).toBe(false);
+      });
+
+      it('findById returns null for a missing or deleted entity, never an empty object', async () => {
+        expect(await profiles.findById('nobody')).toBeNull();
+        await settings.save(make(Setting, { id: 's', value: 'v' }));
+        expect(await settings.deleteById('s')).toBe(true);
+        expect(await settings.findById('s')).toBeNull();
+        expect(await settings.deleteById('s')).toBe(false);
+        expect(await dbSize(target.inspect)).toBe(0);
+      });
+
+      it('findManyById returns entities in the order asked, null for the missing ones', async () => {
+        const ids = Array.from({ length: 40 }, (_, i) => `m${i}`);
+        await settings.saveMany(ids.filter((_, i) => i % 3 !== 0).map((id) => make(Setting, { id, value: id.toUpperCase() })));
+        const found = await settings.findManyById(ids);
+        expect(found.map((s) => s?.value ?? null)).toEqual(ids.map((id, i) => (i % 3 === 0 ? null : id.toUpperCase())));
+      });
+
+      it('knows @Field() properties of a class whose constructor needs arguments', async () => {
+        await codes.save(new VerificationCode('c1', '123456', 'a@b.c'));
+        const back = await codes.findById('c1');
+        expect(back).toEqual(new VerificationCode('c1', '123456', 'a@b.c'));
+        expect(await codes.findBy('email', 'a@b.c')).toHaveLength(1);
+      });
+    });
+
+    describe('without @Indexed', () => {
+      it('writes exactly one key per entity and never any set', async () => {
+        await settings.saveMany(Array.from({ length: 100 }, (_, i) => make(Setting, { id: `s${i}`, value: 'x' })));
+        await settings.update('s1', { value: 'y' });
+        await settings.expire('s2', 30);
+        await settings.save(make(Setting, { id: 's3', value: 'z' }));
+        const keys = await listKeys(target.inspect);
+        expect(keys).toHaveLength(100);
+        expect(new Set(keys.map((k) => k.type))).toEqual(new Set(['hash']));
+      });
+
+      it('leaves DBSIZE 0 once the TTL has passed', async () => {
+        await Promise.all(Array.from({ length: 50 }, (_, i) => named.save(make(Named, { id: `n${i}`, name: `name-${i % 5}` }))));
+        await profiles.save(make(Profile, { id: 'no-ttl', name: 'x', age: 1, active: true, born: new Date(0), scores: [], deletedAt: null }));
+        await profiles.expire('no-ttl', 1);
+        expect(await dbSize(target.inspect)).toBe(56);
+        await sleep(1600);
+        expect(await dbSize(target.inspect)).toBe(0);
+      });
+    });
+
+    describe('TTL handling', () => {
+      it('a save with a TTL is atomic: under 300 concurrent re-saves no observer ever sees the entity without its TTL', async () => {
+        const ids = Array.from({ length: 20 }, (_, i) => `t${i}`);
+        await Promise.all(ids.map((id) => tokens.save(make(RefreshToken, { id, userId: 'u', issuedAt: new Date() }))));
+        const observer = target.inspect;
+        let stop = false;
+        let observations = 0;
+        const withoutTtl: string[] = [];
+        const watch = (async () => {
+          while (!stop) {
+            const pttls = await Promise.all(ids.map((id) => observer.pttl(tokens.keyOf(id))));
+            pttls.forEach((p, i) => {
+              if (p === -1) withoutTtl.push(ids[i]);
+            });
+            observations += pttls.length;
+          }
+        })();
+        await Promise.all(
+          Array.from({ length: 300 }, (_, i) => tokens.save(make(RefreshToken, { id: ids[i % ids.length], userId: `u${i % 3}`, issuedAt: new Date() }))),
+        );
+        stop = true;
+        await watch;
+        expect(observations).toBeGreaterThan(0);
+        expect(withoutTtl).toEqual([]);
+        for (const k of await listKeys(target.inspect)) expect(k.pttl).toBeGreaterThan(0);
+      });
+
+      it('re-saving re-applies the class TTL, and keeps a TTL set with expire() on a class without one', async () => {
+        await tokens.save(make(RefreshToken, { id: 'r', userId: 'u', issuedAt: new Date() }));
+        await tokens.expire('r', 100);
+        expect(await tokens.ttl('r')).toBeGreaterThan(90);
+        await tokens.save(make(RefreshToken, { id: 'r', userId: 'u', issuedAt: new Date() }));
+        expect(await tokens.ttl('r')).toBeLessThanOrEqual(3);
+        expect(await tokens.ttl('r')).toBeGreaterThan(2);
+
+        await settings.save(make(Setting, { id: 's', value: '1' }));
+        expect(await settings.ttl('s')).toBe(Infinity);
+        await settings.expire('s', 50);
+        await settings.save(make(Setting, { id: 's', value: '2' }));
+        const ttl = await settings.ttl('s');
+        expect(ttl).toBeGreaterThan(45);
+        expect(ttl).toBeLessThanOrEqual(50);
+        expect(await settings.ttl('missing')).toBeNull();
+      });
+
+      it('uses the @TimeToLive value of the instance, for the entity and its index entries', async () => {
+        await devices.save(make(Device, { id: 'd1', userId: 'u1', platform: 'ios', ttl: 5 }));
+        await devices.save(make(Device, { id: 'd2', userId: 'u1', platform: 'ios', ttl: 7 }));
+        const keys = await listKeys(target.inspect);
+        const pttl = (k: string) => keys.find((x) => x.key === k)!.pttl;
+        expect(pttl(devices.keyOf('d1'))).toBeLessThanOrEqual(5000);
+        expect(pttl(devices.keyOf('d1'))).toBeGreaterThan(4000);
+        // Each index key lives exactly as long as its longest-lived member.
+        const idx = keys.filter((k) => k.type === 'zset');
+        expect(idx).toHaveLength(2);
+        for (const k of idx) expect(Math.abs(k.pttl - pttl(devices.keyOf('d2')))).toBeLessThan(50);
+        expect((await devices.findById('d1'))!.ttl).toBe(5);
+      });
+
+      it('expire() and persist() carry the index entries along', async () => {
+        await devices.save(make(Device, { id: 'd', userId: 'u', platform: 'web', ttl: 1 }));
+        expect(await devices.expire('d', 30)).toBe(true);
+        expect(await devices.persist('d')).toBe(true);
+        await sleep(1200);
+        expect(await devices.countBy('userId', 'u')).toBe(1);
+        const keys = await listKeys(target.inspect);
+        expect(keys).toHaveLength(3);
+        for (const k of keys) expect(k.pttl).toBe(-1);
+        expect(await devices.expire('d', 1)).toBe(true);
+        expect(await devices.expire('missing', 1)).toBe(false);
+        expect(await devices.persist('missing')).toBe(false);
+        await sleep(1300);
+        expect(await devices.findBy('userId', 'u')).toEqual([]);
+        expect(await dbSize(target.inspect)).toBe(0);
+      });
+    });
+
+    describe('update', () => {
+      it('touches only an existing entity, keeps its TTL and removes properties set to undefined', async () => {
+        expect(await devices.update('ghost', { label: 'x' })).toBe(false);
+        expect(await dbSize(target.inspect)).toBe(0);
+        await devices.save(make(Device, { id: 'd', userId: 'u', label: 'old', ttl: 20 }));
+        await target.inspect.pexpire(devices.keyOf('d'), 8000);
+        expect(await devices.update('d', { label: undefined, platform: 'android' })).toBe(true);
+        const back = await devices.findById('d');
+        expect(back).toEqual(make(Device, { id: 'd', userId: 'u', platform: 'android', ttl: 20 }));
+        const pttl = await target.inspect.pttl(devices.keyOf('d'));
+        expect(pttl).toBeLessThanOrEqual(8000);
+        expect(pttl).toBeGreaterThan(7000);
+        expect(await devices.findBy('platform', 'android')).toHaveLength(1);
+      });
+
+      it('never recreates an entity it races with a delete (200 pairs)', async () => {
+        const ids = Array.from({ length: 200 }, (_, i) => `race${i}`);
+        await Promise.all(ids.map((id) => devices.save(make(Device, { id, userId: 'racer', platform: 'p0' }))));
+        await Promise.all(ids.flatMap((id, i) => [devices.update(id, { platform: `p${i % 4}`, label: 'late' }), devices.deleteById(id)]));
+        expect(await devices.countBy('userId', 'racer')).toBe(0);
+        expect(await dbSize(target.inspect)).toBe(0);
+      });
+
+      it('rejects undeclared properties and id changes, writing nothing', async () => {
+        await devices.save(make(Device, { id: 'd', userId: 'u' }));
+        await expect(devices.update('d', { nope: 1 } as never)).rejects.toBeInstanceOf(EntityValueError);
+        await expect(devices.update('d', { id: 'other' })).rejects.toMatchObject({ code: 'TIDYKV_ENTITY_VALUE' });
+        expect(await devices.findById('d')).toEqual(make(Device, { id: 'd', userId: 'u' }));
+      });
+    });
+
+    describe('with @Indexed', () => {
+      it('findBy and countBy skip entities that expired, were deleted or changed the value', async () => {
+        await devices.save(make(Device, { id: 'short', userId: 'u', ttl: 1 }));
+        await devices.save(make(Device, { id: 'long', userId: 'u', ttl: 30 }));
+        await devices.save(make(Device, { id: 'gone', userId: 'u' }));
+        await devices.save(make(Device, { id: 'moved', userId: 'u' }));
+        await devices.deleteById('gone');
+        await devices.update('moved', { userId: 'v' });
+        expect((await devices.findBy('userId', 'u')).map((d) => d.id).sort()).toEqual(['long', 'short']);
+        await sleep(1200);
+        expect((await devices.findBy('userId', 'u')).map((d) => d.id)).toEqual(['long']);
+        expect(await devices.countBy('userId', 'u')).toBe(1);
+        expect((await devices.findOneBy('userId', 'v'))!.id).toBe('moved');
+      });
+
+      it('updating an indexed property moves the entry; deleting the entity removes it', async () => {
+        const d = make(Device, { id: 'd', userId: 'alice', platform: 'ios' });
+        await devices.save(d);
+        const idxAlice = ctx.indexKey('device', 'userId', 'alice');
+        const idxBob = ctx.indexKey('device', 'userId', 'bob');
+        expect(await keysOf()).toContain(idxAlice);
+        d.userId = 'bob';
+        await devices.save(d);
+        expect(await devices.countBy('userId', 'alice')).toBe(0);
+        expect(await devices.countBy('userId', 'bob')).toBe(1);
+        let keys = await keysOf();
+        expect(keys).not.toContain(idxAlice);
+        expect(keys).toContain(idxBob);
+        await devices.update('d', { userId: 'carol', platform: null });
+        keys = await keysOf();
+        expect(keys.sort()).toEqual([devices.keyOf('d'), ctx.indexKey('device', 'userId', 'carol')].sort());
+        expect(await devices.delete(d)).toBe(true);
+        expect(await dbSize(target.inspect)).toBe(0);
+      });
+
+      it('once the longest-lived indexed entity has expired, no index key remains', async () => {
+        await devices.save(make(Device, { id: 'a', userId: 'u', platform: 'ios', ttl: 1 }));
+        await devices.save(make(Device, { id: 'b', userId: 'u', platform: 'web', ttl: 2 }));
+        await sleep(1200);
+        // The index of 'u' must outlive 'a' (it still lists 'b'), but not 'b'.
+        expect(await keysOf()).toContain(ctx.indexKey('device', 'userId', 'u'));
+        expect(await keysOf()).not.toContain(ctx.indexKey('device', 'platform', 'ios'));
+        await sleep(1000);
+        expect(await dbSize(target.inspect)).toBe(0);
+      });
+
+      it('stays exact under 300 concurrent saves that move 10 entities between 3 values', async () => {
+        const ids = Array.from({ length: 10 }, (_, i) => `e${i}`);
+        await Promise.all(
+          Array.from({ length: 300 }, (_, i) => devices.save(make(Device, { id: ids[i % 10], userId: `v${(i * 7) % 3}`, platform: i % 2 ? 'a' : 'b' }))),
+        );
+        const stored = await devices.findManyById(ids);
+        for (const v of ['v0', 'v1', 'v2']) {
+          const expected = stored.filter((d) => d!.userId === v).map((d) => d!.id).sort();
+          expect((await devices.findBy('userId', v)).map((d) => d.id).sort()).toEqual(expected);
+          expect(await devices.countBy('userId', v)).toBe(expected.length);
+          if (target.kind === 'standalone') {
+            // Standalone moves are atomic with the entity write: the index holds exactly the members.
+            const members = expected.length === 0 ? [] : await target.inspect.zrange(ctx.indexKey('device', 'userId', v), 0, -1);
+            expect([...members].sort()).toEqual(expected);
+          }
+        }
+      });
+
+      it('deleteBy revokes every entity with the value and nothing else', async () => {
+        await Promise.all(Array.from({ length: 50 }, (_, i) => tokens.save(make(RefreshToken, { id: `x${i}`, userId: 'X', issuedAt: new Date() }))));
+        await Promise.all(Array.from({ length: 5 }, (_, i) => tokens.save(make(RefreshToken, { id: `y${i}`, userId: 'Y', issuedAt: new Date() }))));
+        expect(await tokens.deleteBy('userId', 'X')).toBe(50);
+        expect(await tokens.findBy('userId', 'X')).toEqual([]);
+        expect(await tokens.countBy('userId', 'Y')).toBe(5);
+        expect(await dbSize(target.inspect)).toBe(6);
+      });
+
+      it('refuses queries on properties without @Indexed at run time too', async () => {
+        await expect(tokens.findBy('device' as never, 'x' as never)).rejects.toMatchObject({ code: 'TIDYKV_ENTITY_METADATA' });
+      });
+    });
+
+    describe('round trips', () => {
+      // Counted as socket writes of the client under test (see round-trips.ts): a pipeline is one
+      // write. Command counts come from INFO commandstats, which also counts the calls a script
+      // makes inside Redis; only the commands the client sends are compared here.
+      it('save, findById, findManyById and findBy use the promised number of round trips', async () => {
+        const client = ctx.connection.client;
+        const warm = make(RefreshToken, { id: 'warm', userId: 'w', issuedAt: new Date() });
+        await tokens.save(warm);
+        await tokens.findBy('userId', 'w');
+        await settings.save(make(Setting, { id: 'warm', value: 'x' }));
+
+        const plain = await countRoundTrips(client, () => settings.save(make(Setting, { id: 's', value: 'v' })));
+        expect(plain.total).toBe(1);
+        const indexed = await countRoundTrips(client, () => tokens.save(make(RefreshToken, { id: 't', userId: 'w', issuedAt: new Date() })));
+        if (target.kind === 'standalone') expect(indexed.total).toBe(1);
+        else expect(indexed.total).toBe(2); // the entity slot, then its index slot
+
+        expect((await countRoundTrips(client, () => tokens.findById('t'))).total).toBe(1);
+
+        const ids = Array.from({ length: 30 }, (_, i) => `many${i}`);
+        await settings.saveMany(ids.map((id) => make(Setting, { id, value: id })));
+        const many = await countRoundTrips(client, () => settings.findManyById(ids));
+        expect(many.result.every((s) => s !== null)).toBe(true);
+        expect(Object.values(many.perNode).every((n) => n === 1)).toBe(true);
+        expect(many.total).toBeLessThanOrEqual(target.masters);
+
+        await Promise.all(Array.from({ length: 10 }, (_, i) => tokens.save(make(RefreshToken, { id: `ten${i}`, userId: 'ten', issuedAt: new Date() }))));
+        const byIndex = await countRoundTrips(client, () => tokens.findBy('userId', 'ten'));
+        expect(byIndex.result).toHaveLength(10);
+        if (target.kind === 'standalone') expect(byIndex.total).toBe(2);
+        // Cluster: one request to the index's node, then one pipeline per node holding matches.
+        else expect(byIndex.total).toBeLessThanOrEqual(1 + target.masters);
+        const cmds = await countCommands(target.inspect, () => tokens.findBy('userId', 'ten'));
+        expect(cmds.counts.evalsha).toBe(1);
+        expect(cmds.counts.hgetall).toBe(10);
+      });
+    });
+
+    describe('bad input', () => {
+      const nasty = ['*', '?', '[a-z]', '{tag}', '}{', 'a:b', 'x:idx:userId:{u}', '%41', '%', 'line\nbreak', ' ', 'naïve 東京 🎉', '\\', 'refresh-token:{evil}', '\u0000'];
+
+      it('keeps ids of any characters apart, with no key injection', async () => {
+        await Promise.all(nasty.map((id, i) => tokens.save(make(RefreshToken, { id, userId: `u${i}`, issuedAt: new Date(i) }))));
+        for (const [i, id] of nasty.entries()) {
+          const back = await tokens.findById(id);
+          expect(back?.id).toBe(id);
+          expect(back?.userId).toBe(`u${i}`);
+        }
+        const hashes = (await listKeys(target.inspect)).filter((k) => k.type === 'hash');
+        expect(hashes).toHaveLength(nasty.length);
+        // Exactly one hash tag per key, so each entity sits in one slot of its own making.
+        for (const k of hashes) expect(k.key.split('{').length).toBe(2);
+        const seen: string[] = [];
+        for await (const id of tokens.ids()) seen.push(id);
+        expect(seen.sort()).toEqual([...nasty].sort());
+        await expect(tokens.findById('')).rejects.toBeInstanceOf(TidyKvKeyError);
+        await expect(tokens.save(make(RefreshToken, { id: 'x'.repeat(600), userId: 'u', issuedAt: new Date() }))).rejects.toBeInstanceOf(TidyKvKeyError);
+        // Glob characters in a queried value match only themselves.
+        await tokens.save(make(RefreshToken, { id: 'star', userId: '*', issuedAt: new Date() }));
+        expect((await tokens.findBy('userId', '*')).map((t) => t.id)).toEqual(['star']);
+      });
+
+      it('raises a typed error naming the key and the field for undecodable data, and ignores unknown fields', async () => {
+        await settings.save(make(Setting, { id: 'bad', value: 'ok' }));
+        const key = settings.keyOf('bad');
+        await target.inspect.hset(key, 'legacyField', '{not json', 'other', '');
+        expect(await settings.findById('bad')).toEqual(make(Setting, { id: 'bad', value: 'ok' }));
+        await target.inspect.hset(key, 'value', '{not json');
+        const err = await settings.findById('bad').catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(TidyKvDecodeError);
+        expect(err).toMatchObject({ code: 'TIDYKV_DECODE', key, field: 'value' });
+        expect(await target.inspect.hget(key, 'value')).toBe('{not json');
+      });
+
+      it('rejects values it could not read back before writing anything', async () => {
+        await expect(settings.save(make(Setting, { id: 'f', value: (() => 1) as never }))).rejects.toBeInstanceOf(EntityValueError);
+        await expect(devices.save(make(Device, { id: 'd', userId: 'u', ttl: -1 }))).rejects.toMatchObject({ property: 'ttl' });
+        await expect(devices.save(make(Device, { id: 'd', userId: { not: 'indexable' } as never }))).rejects.toMatchObject({ property: 'userId' });
+        await expect(settings.save(Object.assign(make(Setting, { id: 'e', value: 'v' }), { extra: 1 }))).rejects.toMatchObject({ property: 'extra' });
+        expect(await dbSize(target.inspect)).toBe(0);
+      });
+    });
+
+    describe('ids()', () => {
+      it('walks every id once with SCAN, on every node', async () => {
+        const ids = Array.from({ length: 120 }, (_, i) => `id-${i}`);
+        await settings.saveMany(ids.map((id) => make(Setting, { id, value: 'v' })));
+        await tokens.save(make(RefreshToken, { id: 'other-keyspace', userId: 'u', issuedAt: new Date() }));
+        const seen: string[] = [];
+        for await (const id of settings.ids({ count: 10 })) seen.push(id);
+        expect(seen.sort()).toEqual([...ids].sort());
+      });
+    });
+
+    describe('incidents', () => {
+      it('a refresh token with a 3 s TTL is read back, and after 4 s nothing at all remains in Redis', async () => {
+        const t = make(RefreshToken, { id: 'rt-1', userId: 'user-42', device: 'phone', issuedAt: new Date() });
+        await tokens.save(t);
+        expect(await tokens.findById('rt-1')).toEqual(t);
+        expect(await tokens.findBy('userId', 'user-42')).toEqual([t]);
+        await sleep(4000);
+        expect(await dbSize(target.inspect)).toBe(0);
+      });
+
+      it('an @Indexed name with a 1 s TTL: after 3 s findBy returns nothing, countBy 0, and no key remains', async () => {
+        await named.save(make(Named, { id: 'n-1', name: 'Ada' }));
+        await named.save(make(Named, { id: 'n-2', name: 'Ada' }));
+        expect(await named.countBy('name', 'Ada')).toBe(2);
+        await sleep(3000);
+        expect(await named.findBy('name', 'Ada')).toEqual([]);
+        expect(await named.countBy('name', 'Ada')).toBe(0);
+        expect(await dbSize(target.inspect)).toBe(0);
+      });
+    });
+  });
+}
