@@ -1,0 +1,251 @@
+import { writeFile } from 'node:fs/promises';
+import { Command, CommanderError, Option } from 'commander';
+import { RedisConnection, TidyKvError } from '@tidykv/core';
+import { DEFAULT_INDEX_RULES, DEFAULT_ORPHAN_OPTIONS, DEFAULT_SCAN_OPTIONS, parseDuration, type AuditRunOptions, type IndexRule, type OrphanOptions } from './audit.options.js';
+import { connectionOptionsFromFlags, type ConnectionFlags } from './connection.flags.js';
+import { createProgress } from './internal/progress.js';
+import { scanKeyspace } from './keyspace.scanner.js';
+import { fixLeaks } from './leak.fixer.js';
+import { findOrphans } from './orphan.finder.js';
+import { renderFixReport, renderOrphanReport, renderScanReport, type ReportFormat } from './report.renderer.js';
+
+/** Exit codes of `tidykv-audit`. */
+export const EXIT_CODES = Object.freeze({
+  /** Nothing found. */
+  clean: 0,
+  /** Findings: keys without TTL (scan), orphans (orphans), changes made or due (fix). */
+  findings: 1,
+  /** Bad flags, unreachable Redis, or any other error. */
+  error: 2,
+});
+
+/** Where the CLI writes and what it reads; the real process by default, replaceable in tests. */
+export interface CliIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+  /** Aborted on Ctrl-C: the run stops after the current batch. */
+  signal?: AbortSignal;
+}
+
+type Flags = ConnectionFlags & Record<string, unknown>;
+
+function num(flag: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n)) throw new CommanderError(2, 'tidykv.invalid', `error: ${flag} expects a number, got ${JSON.stringify(v)}`);
+    return n;
+  };
+}
+
+function collect(v: string, prev: string[] = []): string[] {
+  return [...prev, v];
+}
+
+function connectionFlags(cmd: Command): Command {
+  return cmd
+    .option('--url <url>', 'redis://[user:password@]host:port[/db] (rediss:// for TLS)')
+    .option('--host <host>', 'server host (with --port)')
+    .option('--port <port>', 'server port', undefined)
+    .option('--db <index>', 'database index (standalone, Sentinel)')
+    .option('--user <name>', 'ACL user name')
+    .option('--password <password>', 'password; prefer the TIDYKV_AUDIT_PASSWORD or REDISCLI_AUTH env variables')
+    .option('--tls', 'connect with TLS')
+    .option('--tls-ca <file>', 'PEM file of trusted CAs (implies TLS)')
+    .option('--tls-servername <name>', 'TLS server name (SNI)')
+    .option('--cluster <nodes>', 'Redis Cluster seed nodes, host:port,host:port')
+    .option('--sentinels <nodes>', 'Sentinel addresses, host:port,host:port (with --sentinel-name)')
+    .option('--sentinel-name <name>', 'Sentinel master group name')
+    .option('--connect-timeout <ms>', 'connect timeout in ms')
+    .option('--command-timeout <ms>', 'per-batch timeout in ms (default 10000)')
+    .option('--replicas', 'read from replicas instead of masters (scan, orphans)');
+}
+
+function runFlags(cmd: Command): Command {
+  return cmd
+    .option('--match <pattern>', 'SCAN MATCH pattern', DEFAULT_SCAN_OPTIONS.match)
+    .option('--count <n>', 'SCAN COUNT hint', num('--count'), DEFAULT_SCAN_OPTIONS.count)
+    .option('--rate <keysPerSecond>', 'limit on keys per second (all nodes together)', num('--rate'))
+    .option('--inflight <n>', 'batches in flight per node', num('--inflight'), DEFAULT_SCAN_OPTIONS.inflight)
+    .option('--checkpoint <file>', 'save progress there; rerun with the same file to resume');
+}
+
+function formatFlags(cmd: Command, html: boolean): Command {
+  cmd.option('--json', 'JSON output').option('--csv', 'CSV output');
+  if (html) cmd.option('--html', 'self-contained HTML report with a chart of memory by pattern');
+  return cmd.option('-o, --output <file>', 'write the report to a file instead of stdout');
+}
+
+function orphanFlags(cmd: Command): Command {
+  return cmd
+    .option('--spring-session-namespace <ns>', 'Spring Session key namespace', DEFAULT_ORPHAN_OPTIONS.springSessionNamespace as string)
+    .option('--no-spring-session', 'skip Spring Session checks')
+    .option('--spring-data-keyspace <keyspace>', 'Spring Data Redis keyspace to check (repeatable)', collect, [])
+    .option('--no-detect-keyspaces', 'only check the keyspaces given with --spring-data-keyspace')
+    .option('--index-rule <rule>', 'extra index: name=glob or name=glob=>target with $member and $1.. (repeatable)', collect, [])
+    .option('--no-default-index-rules', "skip tidykv's own index layouts")
+    .option('--member-batch <n>', 'members checked per round trip', num('--member-batch'), DEFAULT_ORPHAN_OPTIONS.memberBatch);
+}
+
+function formatOf(f: Flags): ReportFormat {
+  const chosen = (['json', 'csv', 'html'] as const).filter((k) => f[k]);
+  if (chosen.length > 1) throw new CommanderError(2, 'tidykv.format', `error: choose one of ${chosen.map((c) => `--${c}`).join(', ')}`);
+  return chosen[0] ?? 'table';
+}
+
+/** Parses `name=glob` or `name=glob=>target`. */
+export function parseIndexRule(text: string): IndexRule {
+  const eq = text.indexOf('=');
+  if (eq <= 0) throw new CommanderError(2, 'tidykv.rule', `error: --index-rule expects name=glob[=>target], got ${JSON.stringify(text)}`);
+  const name = text.slice(0, eq);
+  const rest = text.slice(eq + 1);
+  const arrow = rest.indexOf('=>');
+  return arrow === -1 ? { name, match: rest } : { name, match: rest.slice(0, arrow), target: rest.slice(arrow + 2) };
+}
+
+function runOptions(f: Flags, io: CliIo, label: string): AuditRunOptions & { stopProgress(): void } {
+  const progress = createProgress(io.stderr, label);
+  return {
+    replicas: Boolean(f.replicas),
+    match: f.match as string,
+    count: f.count as number,
+    rate: f.rate as number | undefined,
+    inflight: f.inflight as number,
+    checkpoint: f.checkpoint as string | undefined,
+    signal: io.signal,
+    onProgress: (p) => progress.update(p),
+    stopProgress: () => progress.stop(),
+  };
+}
+
+function orphanOptions(f: Flags): OrphanOptions {
+  const rules = (f.indexRule as string[]).map(parseIndexRule);
+  return {
+    springSessionNamespace: f.springSession === false ? false : (f.springSessionNamespace as string),
+    springDataKeyspaces: f.springDataKeyspace as string[],
+    detectSpringDataKeyspaces: f.detectKeyspaces !== false,
+    indexRules: [...(f.defaultIndexRules === false ? [] : DEFAULT_INDEX_RULES), ...rules],
+    memberBatch: f.memberBatch as number,
+  };
+}
+
+async function output(f: Flags, io: CliIo, text: string): Promise<void> {
+  if (typeof f.output === 'string') await writeFile(f.output, text);
+  else io.stdout.write(text);
+}
+
+async function withConnection<T>(f: Flags, io: CliIo, fn: (conn: RedisConnection) => Promise<T>): Promise<T> {
+  const conn = RedisConnection.create(connectionOptionsFromFlags(f, io.env), 'connection', 'tidykv-audit');
+  // ioredis reports connection trouble as events too; the error surfaces through the command that fails.
+  conn.client.on('error', () => {});
+  try {
+    return await fn(conn);
+  } finally {
+    await conn.close();
+  }
+}
+
+function interruptedNote(io: CliIo, interrupted: boolean, checkpoint: unknown): void {
+  if (!interrupted) return;
+  io.stderr.write(
+    checkpoint
+      ? `tidykv-audit: stopped after the current batch; progress saved in ${String(checkpoint)}. Run the same command again to resume.\n`
+      : 'tidykv-audit: stopped after the current batch (no --checkpoint given, so a rerun starts over).\n',
+  );
+}
+
+/** Builds the commander program; `result` receives each command's exit code. */
+export function buildProgram(io: CliIo, result: { code: number }): Command {
+  const program = new Command('tidykv-audit')
+    .description('Find and safely fix Redis memory leaks: keys without TTL, orphaned index members, partial sessions.')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .showHelpAfterError();
+
+  const scan = formatFlags(runFlags(connectionFlags(new Command('scan'))), true)
+    .description('Walk the keyspace with SCAN and report key patterns: counts, keys without TTL, types, memory, TTL distribution, largest keys. Read-only.')
+    .addOption(new Option('--type <type>', 'SCAN TYPE filter').choices(['string', 'hash', 'set', 'zset', 'list', 'stream']))
+    .option('--sample-rate <fraction>', 'fraction of keys measured with MEMORY USAGE (1 = exact)', num('--sample-rate'), DEFAULT_SCAN_OPTIONS.memorySampleRate)
+    .option('--memory-samples <n>', 'MEMORY USAGE SAMPLES for nested values (0 = all)', num('--memory-samples'), DEFAULT_SCAN_OPTIONS.memorySamples)
+    .option('--largest <n>', 'largest keys listed per pattern', num('--largest'), DEFAULT_SCAN_OPTIONS.largestKeys)
+    .option('--fold <n>', 'merge patterns with more than n variants of one literal segment', num('--fold'), DEFAULT_SCAN_OPTIONS.foldThreshold)
+    .action(async (f: Flags) => {
+      const format = formatOf(f);
+      const run = runOptions(f, io, 'scan');
+      const report = await withConnection(f, io, (conn) =>
+        scanKeyspace(conn, {
+          ...run,
+          type: f.type as string | undefined,
+          memorySampleRate: f.sampleRate as number,
+          memorySamples: f.memorySamples as number,
+          largestKeys: f.largest as number,
+          foldThreshold: f.fold as number,
+        }).finally(run.stopProgress),
+      );
+      await output(f, io, renderScanReport(report, format));
+      interruptedNote(io, report.interrupted, f.checkpoint);
+      result.code = report.keysWithoutTtl > 0 ? EXIT_CODES.findings : EXIT_CODES.clean;
+    });
+
+  const orphans = formatFlags(orphanFlags(runFlags(connectionFlags(new Command('orphans')))), false)
+    .description('Find leftovers of Spring Data Redis repositories, Spring Session and tidykv indexes. Read-only.')
+    .action(async (f: Flags) => {
+      const format = formatOf(f) as Exclude<ReportFormat, 'html'>;
+      const run = runOptions(f, io, 'orphans');
+      const report = await withConnection(f, io, (conn) => findOrphans(conn, { ...run, ...orphanOptions(f) }).finally(run.stopProgress));
+      await output(f, io, renderOrphanReport(report, format));
+      interruptedNote(io, report.interrupted, f.checkpoint);
+      result.code = report.findingsTotal > 0 ? EXIT_CODES.findings : EXIT_CODES.clean;
+    });
+
+  const fix = formatFlags(orphanFlags(runFlags(connectionFlags(new Command('fix')))), false)
+    .description('Repair leaks: a dry run unless --apply. Every change is appended to a JSON-lines log.')
+    .option('--apply', 'make the changes (default: dry run)')
+    .option('--expire <duration>', 'give keys without TTL this TTL (EXPIRE NX), e.g. 30d, 12h, 3600')
+    .option('--prune-orphans', 'remove dead index members and orphaned keys, each re-checked at removal')
+    .option('--log <file>', 'change log (JSON lines, appended; default tidykv-audit-fix-<time>.jsonl)')
+    .action(async (f: Flags) => {
+      const format = formatOf(f) as Exclude<ReportFormat, 'html'>;
+      const expireSeconds = f.expire === undefined ? undefined : parseDuration(f.expire as string, '--expire');
+      const run = runOptions(f, io, f.apply ? 'fix' : 'fix (dry run)');
+      const report = await withConnection(f, io, (conn) =>
+        fixLeaks(conn, {
+          ...run,
+          ...orphanOptions(f),
+          replicas: false,
+          apply: Boolean(f.apply),
+          expireSeconds,
+          pruneOrphans: Boolean(f.pruneOrphans),
+          logFile: f.log as string | undefined,
+        }).finally(run.stopProgress),
+      );
+      await output(f, io, renderFixReport(report, format));
+      interruptedNote(io, report.interrupted, f.checkpoint);
+      result.code = report.changes > 0 ? EXIT_CODES.findings : EXIT_CODES.clean;
+    });
+
+  return program.addCommand(scan).addCommand(orphans).addCommand(fix);
+}
+
+/**
+ * Runs the CLI on `argv` (as `process.argv`: node, script, args...) and resolves to the exit code:
+ * 0 nothing found, 1 findings, 2 error. Never throws.
+ */
+export async function runCli(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+  const result = { code: EXIT_CODES.clean as number };
+  const program = buildProgram(io, result);
+  try {
+    await program.parseAsync(argv);
+    return result.code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end through here too, successfully.
+      if (err.exitCode === 0) return EXIT_CODES.clean;
+      if (err.code.startsWith('tidykv.')) io.stderr.write(`${err.message}\n`);
+      return EXIT_CODES.error;
+    }
+    const code = err instanceof TidyKvError ? ` [${err.code}]` : '';
+    io.stderr.write(`tidykv-audit: ${err instanceof Error ? err.message : String(err)}${code}\n`);
+    return EXIT_CODES.error;
+  }
+}

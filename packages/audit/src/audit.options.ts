@@ -1,0 +1,272 @@
+import { TidyKvConfigError } from '@tidykv/core';
+
+/** Progress of a run, reported after every committed batch. */
+export interface AuditProgress {
+  /** Keys looked at so far (including those counted before a resume). */
+  keysSeen: number;
+  /** Keys on the walked nodes when the run started (DBSIZE), for a progress bar. */
+  keysTotal: number;
+}
+
+/** Options every command shares. */
+export interface AuditRunOptions {
+  /** Read from replicas instead of masters (every replica of a Cluster, or those a standalone master lists). Default: false. */
+  replicas?: boolean;
+  /** SCAN MATCH pattern limiting the keys walked. Default: `*`. */
+  match?: string;
+  /** SCAN COUNT hint: keys asked for per SCAN call. Default: 1000. */
+  count?: number;
+  /** Maximum keys per second, across all nodes. Default: none (as fast as the pipeline allows). */
+  rate?: number;
+  /** Batches in flight per node. Default: 4. */
+  inflight?: number;
+  /** Checkpoint file: progress is saved there and an interrupted run with the same options resumes from it. Default: none. */
+  checkpoint?: string;
+  /** Aborting it stops the run cleanly after the current batch (the CLI wires Ctrl-C to it). Default: none. */
+  signal?: AbortSignal;
+  /** Called after every committed batch. Default: none. */
+  onProgress?: (progress: AuditProgress) => void;
+}
+
+/** Options of {@link scanKeyspace}. */
+export interface ScanOptions extends AuditRunOptions {
+  /** SCAN ... TYPE filter (`string`, `hash`, `set`, `zset`, `list`, `stream`). Default: every type. */
+  type?: string;
+  /** Fraction of keys measured with MEMORY USAGE (0 to 1); pattern totals are extrapolated, exact at 1. Default: 0.01. */
+  memorySampleRate?: number;
+  /** MEMORY USAGE ... SAMPLES for nested values (0 = every element). Default: 5 (Redis's default). */
+  memorySamples?: number;
+  /** Largest keys listed per pattern (among measured keys). Default: 5. */
+  largestKeys?: number;
+  /** Patterns differing in one literal segment with more variants than this are merged into `<*>`. Default: 50. */
+  foldThreshold?: number;
+}
+
+/** A tidykv (or any) index kept as a SET or sorted set whose members point at other keys. */
+export interface IndexRule {
+  /** Name shown in reports, e.g. `tidykv-session-principal`. */
+  name: string;
+  /** Glob of the index keys (SCAN MATCH syntax; `*` parts are captured as `$1`, `$2`...). */
+  match: string;
+  /**
+   * Key a member points at, with `$member` and `$1`... from `match`, e.g. `app:sess:{$member}`.
+   * Default: none (members are only judged by score).
+   */
+  target?: string;
+  /** Sorted-set scores are expiry times in ms: a member whose score is in the past is dead. Default: true. */
+  scoreIsExpiry?: boolean;
+}
+
+/** Options of {@link findOrphans}. */
+export interface OrphanOptions extends AuditRunOptions {
+  /** Spring Session namespace, or `false` to skip Spring Session checks. Default: `spring:session`. */
+  springSessionNamespace?: string | false;
+  /**
+   * Spring Data Redis keyspaces to check (the `@RedisHash` values). Default: `[]`, plus every
+   * keyspace found from `:idx` sets, `:phantom` hashes and keyspace sets whose members name hashes.
+   */
+  springDataKeyspaces?: readonly string[];
+  /** Find Spring Data keyspaces automatically (see {@link springDataKeyspaces}). Default: true. */
+  detectSpringDataKeyspaces?: boolean;
+  /** Index rules for tidykv's own indexes (or any app's). Default: {@link DEFAULT_INDEX_RULES}. */
+  indexRules?: readonly IndexRule[];
+  /** Members checked per round trip when walking a large index. Default: 200. */
+  memberBatch?: number;
+  /** Findings listed one by one in the report (totals stay exact). Default: 10000. */
+  listLimit?: number;
+}
+
+/** Options of {@link fixLeaks}. */
+export interface FixOptions extends OrphanOptions {
+  /** Change things; without it `fix` is a dry run that only logs what it would do. Default: false. */
+  apply?: boolean;
+  /** Give keys that have no TTL this TTL, in seconds (EXPIRE NX: an existing TTL is never replaced). Default: none. */
+  expireSeconds?: number;
+  /** Remove dead index members and orphaned keys (each re-checked at removal). Default: false. */
+  pruneOrphans?: boolean;
+  /** JSON-lines log of every change (appended to). Default: `tidykv-audit-fix-<time>.jsonl` in the working directory. */
+  logFile?: string;
+}
+
+type Resolved<T, K extends keyof T> = T & { [P in K]-?: Exclude<T[P], undefined> };
+
+/** {@link ScanOptions} with every default filled in. */
+export type ResolvedScanOptions = Resolved<ScanOptions, 'replicas' | 'match' | 'count' | 'inflight' | 'memorySampleRate' | 'memorySamples' | 'largestKeys' | 'foldThreshold'>;
+
+/** {@link OrphanOptions} with every default filled in. */
+export type ResolvedOrphanOptions = Resolved<
+  OrphanOptions,
+  'replicas' | 'match' | 'count' | 'inflight' | 'springSessionNamespace' | 'springDataKeyspaces' | 'detectSpringDataKeyspaces' | 'indexRules' | 'memberBatch' | 'listLimit'
+>;
+
+/** {@link FixOptions} with every default filled in. */
+export type ResolvedFixOptions = ResolvedOrphanOptions & Resolved<FixOptions, 'apply' | 'pruneOrphans' | 'logFile'>;
+
+/** Defaults of {@link AuditRunOptions}. */
+export const DEFAULT_AUDIT_RUN_OPTIONS = Object.freeze({
+  replicas: false,
+  match: '*',
+  count: 1000,
+  inflight: 4,
+});
+
+/** Defaults of {@link ScanOptions}. */
+export const DEFAULT_SCAN_OPTIONS = Object.freeze({
+  ...DEFAULT_AUDIT_RUN_OPTIONS,
+  memorySampleRate: 0.01,
+  memorySamples: 5,
+  largestKeys: 5,
+  foldThreshold: 50,
+});
+
+/**
+ * Index layouts of tidykv's own packages, checked by default: members whose score (expiry ms)
+ * is in the past, or whose target key is gone, are dead.
+ */
+export const DEFAULT_INDEX_RULES: readonly IndexRule[] = Object.freeze([]);
+
+/** Defaults of {@link OrphanOptions}. */
+export const DEFAULT_ORPHAN_OPTIONS = Object.freeze({
+  ...DEFAULT_AUDIT_RUN_OPTIONS,
+  springSessionNamespace: 'spring:session' as string | false,
+  springDataKeyspaces: Object.freeze([]) as readonly string[],
+  detectSpringDataKeyspaces: true,
+  indexRules: DEFAULT_INDEX_RULES,
+  memberBatch: 200,
+  listLimit: 10000,
+});
+
+/** Defaults of {@link FixOptions}. */
+export const DEFAULT_FIX_OPTIONS = Object.freeze({
+  ...DEFAULT_ORPHAN_OPTIONS,
+  apply: false,
+  pruneOrphans: false,
+});
+
+const TYPES = ['string', 'hash', 'set', 'zset', 'list', 'stream'];
+
+function positiveInt(option: string, value: unknown, fix?: string): void {
+  if (value !== undefined && (!Number.isInteger(value) || (value as number) < 1)) {
+    throw TidyKvConfigError.invalid(option, value, 'a positive integer', fix);
+  }
+}
+
+function checkRun(o: AuditRunOptions): void {
+  if (o.match !== undefined && (typeof o.match !== 'string' || o.match === '')) {
+    throw TidyKvConfigError.invalid('match', o.match, 'a non-empty SCAN MATCH pattern', 'Use "*" for every key.');
+  }
+  positiveInt('count', o.count, 'It is the SCAN COUNT hint; 1000 suits most servers.');
+  positiveInt('inflight', o.inflight);
+  if (o.rate !== undefined && (typeof o.rate !== 'number' || !Number.isFinite(o.rate) || o.rate <= 0)) {
+    throw TidyKvConfigError.invalid('rate', o.rate, 'a positive number of keys per second', 'Omit it for no limit.');
+  }
+  if (o.checkpoint !== undefined && (typeof o.checkpoint !== 'string' || o.checkpoint === '')) {
+    throw TidyKvConfigError.invalid('checkpoint', o.checkpoint, 'a file path');
+  }
+}
+
+/** Validates and completes {@link ScanOptions}; throws `TidyKvConfigError` naming the option. */
+export function validateScanOptions(o: ScanOptions = {}): ResolvedScanOptions {
+  checkRun(o);
+  if (o.type !== undefined && !TYPES.includes(o.type)) {
+    throw TidyKvConfigError.invalid('type', o.type, `one of ${TYPES.join(', ')}`);
+  }
+  const r = o.memorySampleRate;
+  if (r !== undefined && (typeof r !== 'number' || !(r >= 0 && r <= 1))) {
+    throw TidyKvConfigError.invalid('memorySampleRate', r, 'a fraction from 0 to 1', 'Use 0.01 for 1% of keys, 1 for exact figures.');
+  }
+  if (o.memorySamples !== undefined && (!Number.isInteger(o.memorySamples) || o.memorySamples < 0)) {
+    throw TidyKvConfigError.invalid('memorySamples', o.memorySamples, 'a non-negative integer (0 = every element)');
+  }
+  positiveInt('largestKeys', o.largestKeys);
+  positiveInt('foldThreshold', o.foldThreshold);
+  return {
+    ...o,
+    replicas: o.replicas ?? DEFAULT_SCAN_OPTIONS.replicas,
+    match: o.match ?? DEFAULT_SCAN_OPTIONS.match,
+    count: o.count ?? DEFAULT_SCAN_OPTIONS.count,
+    inflight: o.inflight ?? DEFAULT_SCAN_OPTIONS.inflight,
+    memorySampleRate: o.memorySampleRate ?? DEFAULT_SCAN_OPTIONS.memorySampleRate,
+    memorySamples: o.memorySamples ?? DEFAULT_SCAN_OPTIONS.memorySamples,
+    largestKeys: o.largestKeys ?? DEFAULT_SCAN_OPTIONS.largestKeys,
+    foldThreshold: o.foldThreshold ?? DEFAULT_SCAN_OPTIONS.foldThreshold,
+  };
+}
+
+/** Validates and completes {@link OrphanOptions}. */
+export function validateOrphanOptions(o: OrphanOptions = {}): ResolvedOrphanOptions {
+  checkRun(o);
+  const ns = o.springSessionNamespace;
+  if (ns !== undefined && ns !== false && (typeof ns !== 'string' || ns === '' || /[*?[\]]/.test(ns))) {
+    throw TidyKvConfigError.invalid('springSessionNamespace', ns, 'a key namespace such as "spring:session", or false', 'Glob characters are not allowed.');
+  }
+  if (o.springDataKeyspaces !== undefined && (!Array.isArray(o.springDataKeyspaces) || o.springDataKeyspaces.some((k) => typeof k !== 'string' || k === ''))) {
+    throw TidyKvConfigError.invalid('springDataKeyspaces', o.springDataKeyspaces, 'an array of keyspace names such as ["persons"]');
+  }
+  if (o.indexRules !== undefined) {
+    if (!Array.isArray(o.indexRules)) throw TidyKvConfigError.invalid('indexRules', o.indexRules, 'an array of { name, match, target?, scoreIsExpiry? }');
+    o.indexRules.forEach((rule, i) => {
+      if (!rule || typeof rule.name !== 'string' || typeof rule.match !== 'string' || rule.match === '') {
+        throw TidyKvConfigError.invalid(`indexRules[${i}]`, rule, '{ name, match } with a non-empty SCAN glob');
+      }
+      if (rule.target !== undefined && (typeof rule.target !== 'string' || !rule.target.includes('$member'))) {
+        throw TidyKvConfigError.invalid(`indexRules[${i}].target`, rule.target, 'a key template containing $member', 'For example "app:sess:{$member}".');
+      }
+      if (rule.target === undefined && rule.scoreIsExpiry === false) {
+        throw TidyKvConfigError.invalid(`indexRules[${i}]`, rule, 'a target, or scores that are expiry times', 'Without either, no member can be judged dead.');
+      }
+    });
+  }
+  positiveInt('memberBatch', o.memberBatch);
+  positiveInt('listLimit', o.listLimit);
+  return {
+    ...o,
+    replicas: o.replicas ?? DEFAULT_ORPHAN_OPTIONS.replicas,
+    match: o.match ?? DEFAULT_ORPHAN_OPTIONS.match,
+    count: o.count ?? DEFAULT_ORPHAN_OPTIONS.count,
+    inflight: o.inflight ?? DEFAULT_ORPHAN_OPTIONS.inflight,
+    springSessionNamespace: ns ?? DEFAULT_ORPHAN_OPTIONS.springSessionNamespace,
+    springDataKeyspaces: o.springDataKeyspaces ?? DEFAULT_ORPHAN_OPTIONS.springDataKeyspaces,
+    detectSpringDataKeyspaces: o.detectSpringDataKeyspaces ?? DEFAULT_ORPHAN_OPTIONS.detectSpringDataKeyspaces,
+    indexRules: o.indexRules ?? DEFAULT_ORPHAN_OPTIONS.indexRules,
+    memberBatch: o.memberBatch ?? DEFAULT_ORPHAN_OPTIONS.memberBatch,
+    listLimit: o.listLimit ?? DEFAULT_ORPHAN_OPTIONS.listLimit,
+  };
+}
+
+/** Validates and completes {@link FixOptions}. */
+export function validateFixOptions(o: FixOptions = {}): ResolvedFixOptions {
+  const base = validateOrphanOptions(o);
+  if (o.expireSeconds !== undefined && (!Number.isInteger(o.expireSeconds) || o.expireSeconds < 1)) {
+    throw TidyKvConfigError.invalid('expireSeconds', o.expireSeconds, 'a positive whole number of seconds', 'For example 2592000 for 30 days (the CLI takes --expire 30d).');
+  }
+  if (o.expireSeconds === undefined && !o.pruneOrphans) {
+    throw TidyKvConfigError.invalid('fix', 'neither expireSeconds nor pruneOrphans', 'at least one repair', 'Pass --expire <duration> and/or --prune-orphans.');
+  }
+  if (o.replicas) {
+    throw TidyKvConfigError.invalid('replicas', o.replicas, 'false for fix', 'Replicas are read-only; fix writes on masters.');
+  }
+  if (o.logFile !== undefined && (typeof o.logFile !== 'string' || o.logFile === '')) {
+    throw TidyKvConfigError.invalid('logFile', o.logFile, 'a file path');
+  }
+  return {
+    ...base,
+    apply: o.apply ?? DEFAULT_FIX_OPTIONS.apply,
+    pruneOrphans: o.pruneOrphans ?? DEFAULT_FIX_OPTIONS.pruneOrphans,
+    logFile: o.logFile ?? `tidykv-audit-fix-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`,
+  };
+}
+
+const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+
+/** Parses `90`, `90s`, `15m`, `12h`, `30d`, `2w` (or combinations like `1d12h`) into whole seconds. */
+export function parseDuration(text: string, option = 'duration'): number {
+  const t = String(text).trim();
+  if (/^\d+$/.test(t) && Number(t) > 0) return Number(t);
+  const parts = [...t.matchAll(/(\d+)([smhdw])/g)];
+  const total = parts.reduce((n, m) => n + Number(m[1]) * UNITS[m[2]], 0);
+  if (parts.length === 0 || parts.map((m) => m[0]).join('') !== t || total < 1) {
+    throw TidyKvConfigError.invalid(option, text, 'a duration such as 3600, 90m, 12h, 30d or 1d12h');
+  }
+  return total;
+}

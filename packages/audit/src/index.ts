@@ -1,0 +1,38 @@
+export { scanKeyspace, TTL_BUCKETS } from './keyspace.scanner.js';
+export type { ScanReport, PatternStats, TtlBucket } from './keyspace.scanner.js';
+export { findOrphans } from './orphan.finder.js';
+export type { OrphanReport, OrphanFinding, OrphanKind, OrphanTotals, OrphanTally } from './orphan.finder.js';
+export { fixLeaks } from './leak.fixer.js';
+export type { FixReport, ChangeLogEntry, PruneCounters } from './leak.fixer.js';
+export { patternOf, classifySegment, foldPatterns } from './key-pattern.classifier.js';
+export type { IdKind } from './key-pattern.classifier.js';
+export { renderScanReport, renderOrphanReport, renderFixReport, formatBytes } from './report.renderer.js';
+export type { ReportFormat } from './report.renderer.js';
+export {
+  DEFAULT_AUDIT_RUN_OPTIONS,
+  DEFAULT_SCAN_OPTIONS,
+  DEFAULT_ORPHAN_OPTIONS,
+  DEFAULT_FIX_OPTIONS,
+  DEFAULT_INDEX_RULES,
+  validateScanOptions,
+  validateOrphanOptions,
+  validateFixOptions,
+  parseDuration,
+} from './audit.options.js';
+export type {
+  AuditRunOptions,
+  AuditProgress,
+  ScanOptions,
+  OrphanOptions,
+  FixOptions,
+  IndexRule,
+  ResolvedScanOptions,
+  ResolvedOrphanOptions,
+  ResolvedFixOptions,
+} from './audit.options.js';
+export { connectionOptionsFromFlags, CLI_COMMAND_TIMEOUT_MS } from './connection.flags.js';
+export type { ConnectionFlags } from './connection.flags.js';
+export { runCli, buildProgram, parseIndexRule, EXIT_CODES } from './audit.command.js';
+export type { CliIo } from './audit.command.js';
+export { TidyKvAuditError } from './audit.errors.js';
+export type { AuditErrorCode } from './audit.errors.js';

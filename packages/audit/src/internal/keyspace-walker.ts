@@ -1,0 +1,113 @@
+import type { NodeCursor } from './checkpoint.js';
+import type { ScanNode } from './nodes.js';
+import type { RateLimiter } from './rate-limiter.js';
+
+/** How to walk: the SCAN arguments and the limits every command shares. */
+export interface WalkSettings {
+  match: string;
+  /** SCAN ... TYPE filter, or undefined for every type. */
+  type?: string;
+  count: number;
+  /** Batches in flight per node, so that SCAN round trips overlap with the batch pipelines. */
+  inflight: number;
+  limiter: RateLimiter;
+  signal?: AbortSignal;
+}
+
+/** What the caller does with each batch of keys. */
+export interface WalkHandler<R> {
+  /** Works on one batch (keys all on `node`); may run concurrently with other batches. */
+  process(node: ScanNode, keys: string[]): Promise<R>;
+  /**
+   * Called in SCAN order per node once a batch is processed; `cursors` already includes the
+   * batch when `complete` is true (the batch ended a SCAN reply), so a checkpoint written here is
+   * consistent with the merged results.
+   */
+  commit(node: ScanNode, result: R, complete: boolean): void | Promise<void>;
+}
+
+interface Pending<R> {
+  next: string;
+  last: boolean;
+  result: Promise<{ ok: true; value: R } | { ok: false; error: unknown }>;
+}
+
+/**
+ * Walks every node's keyspace with SCAN (never KEYS), resuming from `cursors`, which it updates as
+ * batches commit. Stops after the current SCAN reply when `signal` aborts; returns whether it was
+ * interrupted. A SCAN reply is split into chunks the rate limiter can pace, but a stop never falls
+ * between two chunks of one reply, since the cursor can only express whole replies.
+ */
+export async function walkKeyspace<R>(
+  nodes: ScanNode[],
+  cursors: Record<string, NodeCursor>,
+  settings: WalkSettings,
+  handler: WalkHandler<R>,
+): Promise<{ interrupted: boolean }> {
+  let interrupted = false;
+  await Promise.all(
+    nodes.map(async (node) => {
+      const state = (cursors[node.id] ??= { cursor: '0', done: false });
+      if (state.done) return;
+      const pending: Pending<R>[] = [];
+      let failed = false;
+      const settle = async (): Promise<void> => {
+        const p = pending.shift()!;
+        const r = await p.result;
+        // After a failed batch nothing later may commit: its cursor would skip the failed keys.
+        if (failed) return;
+        if (!r.ok) {
+          failed = true;
+          throw r.error;
+        }
+        if (p.last) {
+          state.cursor = p.next;
+          state.done = p.next === '0';
+        }
+        await handler.commit(node, r.value, p.last);
+      };
+      try {
+        let cursor = state.cursor;
+        for (;;) {
+          if (settings.signal?.aborted) {
+            interrupted = true;
+            break;
+          }
+          const args: (string | number)[] = [cursor, 'MATCH', settings.match, 'COUNT', settings.count];
+          if (settings.type) args.push('TYPE', settings.type);
+          const [next, keys] = (await node.client.call('SCAN', ...args)) as [string, string[]];
+          const size = settings.limiter.chunkSize;
+          const chunks: string[][] = [];
+          for (let i = 0; i < keys.length; i += size) chunks.push(keys.slice(i, i + size));
+          if (chunks.length === 0) chunks.push([]);
+          for (let i = 0; i < chunks.length; i++) {
+            await settings.limiter.take(chunks[i].length);
+            const result = handler.process(node, chunks[i]).then(
+              (value) => ({ ok: true as const, value }),
+              (error: unknown) => ({ ok: false as const, error }),
+            );
+            pending.push({ next, last: i === chunks.length - 1, result });
+            while (pending.length >= settings.inflight) await settle();
+          }
+          cursor = next;
+          if (next === '0') break;
+        }
+      } finally {
+        // Finish what was started (a stop waits for the current batch); after an error, only wait.
+        let first: unknown;
+        while (pending.length > 0) {
+          try {
+            await settle();
+          } catch (err) {
+            first ??= err;
+          }
+        }
+        if (first !== undefined) throw first;
+      }
+    }),
+  );
+  // Pacing books time before each chunk; waiting out the last booking makes "at most `rate` keys
+  // per second" hold for the run as a whole, not just between chunks.
+  if (!interrupted) await settings.limiter.drain();
+  return { interrupted };
+}

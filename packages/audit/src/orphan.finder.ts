@@ -1,0 +1,146 @@
+import type { RedisConnection } from '@tidykv/core';
+import { validateOrphanOptions, type OrphanOptions } from './audit.options.js';
+import { walkKeyspace } from './internal/keyspace-walker.js';
+import { OrphanEngine, type OrphanBatch } from './internal/orphan-engine.js';
+import { openRun } from './internal/run-context.js';
+
+/** The leftovers {@link findOrphans} recognises. */
+export type OrphanKind =
+  /** Spring Data Redis keyspace helper SET (`<keyspace>`) whose members name missing `<keyspace>:<id>` hashes. */
+  | 'spring-data-keyspace'
+  /** Spring Data Redis `@Indexed` SET `<keyspace>:<field>:<value>` with ids of missing entities. */
+  | 'spring-data-index'
+  /** Spring Data Redis `<keyspace>:<id>:idx` SET of an entity that no longer exists. */
+  | 'spring-data-idx'
+  /** Spring Data Redis `<keyspace>:<id>:phantom` copy without TTL of an entity that no longer exists. */
+  | 'spring-data-phantom'
+  /** Spring Session `<ns>:expirations:<minute>` bucket naming expired sessions. */
+  | 'spring-session-expirations'
+  /** Spring Session `<ns>:index:<index>:<value>` SET (the principal index) naming missing sessions. */
+  | 'spring-session-index'
+  /** Spring Session `<ns>:sessions:<id>` hash without `creationTime`: left by an update racing a delete. */
+  | 'spring-session-partial'
+  /** A tidykv index (or one described by an `indexRules` entry) with expired or dangling members. */
+  | 'index';
+
+/** One orphan: a key that is dead as a whole, or an index with dead members. */
+export interface OrphanFinding {
+  kind: OrphanKind;
+  /** Name of the index rule, for kind `index`. */
+  rule?: string;
+  key: string;
+  type: string;
+  /** Members (SET/ZSET) or fields (hash) of the key. */
+  members: number;
+  /** Members that point at missing keys or have an expiry score in the past (all of them for a dead SET). */
+  deadMembers: number;
+  /** True when the key itself is the leftover (it can be unlinked); false when only members are dead. */
+  wholeKey: boolean;
+  /** MEMORY USAGE of the key, in bytes. */
+  memoryBytes: number;
+  /** PTTL of the key when inspected (-1: no TTL). */
+  pttl: number;
+}
+
+/** Totals per kind. */
+export interface OrphanTotals {
+  keys: number;
+  deadMembers: number;
+  memoryBytes: number;
+}
+
+/** Result of {@link findOrphans}. */
+export interface OrphanReport {
+  command: 'orphans';
+  nodes: string[];
+  match: string;
+  /** Spring Data keyspaces checked (configured and detected). */
+  springDataKeyspaces: string[];
+  /** Keys inspected. */
+  keysScanned: number;
+  /** Exact totals per kind (only kinds with findings). */
+  totals: Partial<Record<OrphanKind, OrphanTotals>>;
+  /** Number of findings (may exceed `findings.length`, which is capped by `listLimit`). */
+  findingsTotal: number;
+  /** Findings, in the order found, at most `listLimit`. */
+  findings: OrphanFinding[];
+  durationMs: number;
+  interrupted: boolean;
+}
+
+/** Counters shared by `orphans` and `fix`, saved in checkpoints. */
+export interface OrphanTally {
+  keysScanned: number;
+  totals: Partial<Record<OrphanKind, OrphanTotals>>;
+  findingsTotal: number;
+  findings: OrphanFinding[];
+  keyspaces: string[];
+}
+
+/** A fresh tally, or the one saved in a checkpoint. */
+export function newTally(saved?: OrphanTally): OrphanTally {
+  return saved ? structuredClone(saved) : { keysScanned: 0, totals: {}, findingsTotal: 0, findings: [], keyspaces: [] };
+}
+
+/** Adds one batch's findings to `tally`. */
+export function tallyBatch(tally: OrphanTally, batch: OrphanBatch, listLimit: number): void {
+  tally.keysScanned += batch.seen.length;
+  for (const f of batch.findings) {
+    const t = (tally.totals[f.kind] ??= { keys: 0, deadMembers: 0, memoryBytes: 0 });
+    t.keys++;
+    t.deadMembers += f.deadMembers;
+    t.memoryBytes += f.memoryBytes;
+    tally.findingsTotal++;
+    if (tally.findings.length < listLimit) tally.findings.push(f);
+  }
+  for (const ks of batch.keyspaces) if (!tally.keyspaces.includes(ks)) tally.keyspaces.push(ks);
+}
+
+/**
+ * Finds leftovers of Spring Data Redis repositories, Spring Session and tidykv's own indexes:
+ * index members pointing at missing keys (or with expiry scores in the past), `:idx` and
+ * `:phantom` keys of missing entities, partial session hashes. Each finding carries its count of
+ * dead members and its memory. Sends read-only commands only.
+ */
+export async function findOrphans(conn: RedisConnection, options: OrphanOptions = {}): Promise<OrphanReport> {
+  const o = validateOrphanOptions(options);
+  const started = performance.now();
+  const fingerprint = JSON.stringify({ match: o.match, count: o.count, ns: o.springSessionNamespace, ks: o.springDataKeyspaces, rules: o.indexRules });
+  const run = await openRun<OrphanTally>(conn, 'orphans', fingerprint, o);
+  try {
+    const tally = newTally(run.saved?.state);
+    const engine = new OrphanEngine(conn, o, tally.keyspaces);
+    await engine.discover(run.nodes.nodes, o.signal);
+    const { interrupted } = await walkKeyspace<OrphanBatch>(
+      run.nodes.nodes,
+      run.cursors,
+      { match: o.match, count: o.count, inflight: o.inflight, limiter: run.limiter, signal: o.signal },
+      {
+        process: (node, keys) => engine.process(node, keys),
+        async commit(_node, batch, complete) {
+          tallyBatch(tally, batch, o.listLimit);
+          if (complete) await run.checkpoint?.save(run.cursors, tally, 1000);
+          o.onProgress?.({ keysSeen: tally.keysScanned, keysTotal: run.keysTotal });
+        },
+      },
+    );
+    if (run.checkpoint) {
+      if (interrupted) await run.checkpoint.save(run.cursors, tally);
+      else await run.checkpoint.remove();
+    }
+    return {
+      command: 'orphans',
+      nodes: run.nodes.nodes.map((n) => n.id),
+      match: o.match,
+      springDataKeyspaces: [...engine.keyspaces].sort(),
+      keysScanned: tally.keysScanned,
+      totals: tally.totals,
+      findingsTotal: tally.findingsTotal,
+      findings: tally.findings,
+      durationMs: Math.round(performance.now() - started),
+      interrupted,
+    };
+  } finally {
+    await run.nodes.close();
+  }
+}

@@ -1,0 +1,225 @@
+import { TTL_BUCKETS, type PatternStats, type ScanReport } from './keyspace.scanner.js';
+import type { FixReport } from './leak.fixer.js';
+import type { OrphanReport } from './orphan.finder.js';
+
+/** Output formats of the CLI. `html` exists for `scan` only. */
+export type ReportFormat = 'table' | 'json' | 'csv' | 'html';
+
+/** `1536` -> `1.5 KiB`. */
+export function formatBytes(n: number): string {
+  if (!Number.isFinite(n) || n < 1024) return `${Math.round(n)} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(v >= 100 ? 0 : 1)} ${units[i]}`;
+}
+
+function table(headers: string[], rows: string[][], rightAligned: Set<number>): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (rightAligned.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function csvCell(v: string | number): string {
+  const s = String(v);
+  // A leading = + - @ would make spreadsheets evaluate a key name as a formula.
+  const safe = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
+  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+function csv(headers: string[], rows: (string | number)[][]): string {
+  return [headers, ...rows].map((r) => r.map(csvCell).join(',')).join('\n') + '\n';
+}
+
+function types(p: PatternStats): string {
+  return Object.entries(p.types)
+    .sort((a, b) => b[1] - a[1])
+    .map(([t, n]) => (Object.keys(p.types).length === 1 ? t : `${t}:${n}`))
+    .join(' ');
+}
+
+function ttlSummary(p: PatternStats): string {
+  return TTL_BUCKETS.filter((b) => p.ttl[b] > 0)
+    .map((b) => `${b}:${p.ttl[b]}`)
+    .join(' ');
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/** Renders a {@link ScanReport} as a terminal table, JSON, CSV or a self-contained HTML page. */
+export function renderScanReport(report: ScanReport, format: ReportFormat = 'table'): string {
+  switch (format) {
+    case 'json':
+      return JSON.stringify(report, null, 2) + '\n';
+    case 'csv':
+      return csv(
+        ['pattern', 'keys', 'keys_without_ttl', 'types', 'memory_bytes', 'memory_sampled_keys', ...TTL_BUCKETS.map((b) => `ttl_${b}`), 'largest_key', 'largest_bytes'],
+        report.patterns.map((p) => [
+          p.pattern,
+          p.keys,
+          p.keysWithoutTtl,
+          types(p),
+          p.memoryBytes,
+          p.memorySampledKeys,
+          ...TTL_BUCKETS.map((b) => p.ttl[b]),
+          p.largest[0]?.key ?? '',
+          p.largest[0]?.bytes ?? '',
+        ]),
+      );
+    case 'html':
+      return renderScanHtml(report);
+    case 'table': {
+      const head =
+        `Scanned ${report.keys} keys on ${report.nodes.length} node(s) (${report.nodes.join(', ')}) in ${(report.durationMs / 1000).toFixed(1)} s` +
+        `${report.interrupted ? ' - INTERRUPTED, resume with the same --checkpoint' : ''}\n` +
+        `${report.keysWithoutTtl} keys without TTL; memory ~${formatBytes(report.memoryBytes)} (MEMORY USAGE on ${Math.round(report.memorySampleRate * 1000) / 10}% of keys)\n\n`;
+      const rows = report.patterns.map((p) => [
+        p.pattern,
+        String(p.keys),
+        String(p.keysWithoutTtl),
+        types(p),
+        formatBytes(p.memoryBytes),
+        ttlSummary(p),
+        p.largest[0] ? `${p.largest[0].key} (${formatBytes(p.largest[0].bytes)})` : '',
+      ]);
+      return head + table(['PATTERN', 'KEYS', 'NO TTL', 'TYPES', 'MEMORY', 'TTL', 'LARGEST'], rows, new Set([1, 2, 4])) + '\n';
+    }
+  }
+}
+
+const CHART_LIMIT = 30;
+
+function renderScanHtml(report: ScanReport): string {
+  const top = report.patterns.slice(0, CHART_LIMIT);
+  const max = Math.max(1, ...top.map((p) => p.memoryBytes));
+  const barH = 22;
+  const labelW = 320;
+  const chartW = 520;
+  const height = top.length * barH + 10;
+  const bars = top
+    .map((p, i) => {
+      const w = Math.max(1, Math.round((p.memoryBytes / max) * chartW));
+      const y = i * barH + 5;
+      return (
+        `<g class="row"><text class="label" x="${labelW - 8}" y="${y + 15}" text-anchor="end">${escapeHtml(p.pattern.length > 44 ? `${p.pattern.slice(0, 41)}...` : p.pattern)}</text>` +
+        `<rect class="bar${p.keysWithoutTtl > 0 ? ' leak' : ''}" data-pattern="${escapeHtml(p.pattern)}" data-bytes="${p.memoryBytes}" x="${labelW}" y="${y}" width="${w}" height="${barH - 6}"><title>${escapeHtml(p.pattern)}: ${formatBytes(p.memoryBytes)}</title></rect>` +
+        `<text class="value" x="${labelW + w + 6}" y="${y + 15}">${formatBytes(p.memoryBytes)}</text></g>`
+      );
+    })
+    .join('\n');
+  const rows = report.patterns
+    .map(
+      (p) =>
+        `<tr><td><code>${escapeHtml(p.pattern)}</code></td><td class="n">${p.keys}</td><td class="n${p.keysWithoutTtl > 0 ? ' warn' : ''}">${p.keysWithoutTtl}</td>` +
+        `<td>${escapeHtml(types(p))}</td><td class="n">${formatBytes(p.memoryBytes)}</td><td>${escapeHtml(ttlSummary(p))}</td>` +
+        `<td>${p.largest.map((l) => `<code>${escapeHtml(l.key)}</code> ${formatBytes(l.bytes)}`).join('<br>')}</td></tr>`,
+    )
+    .join('\n');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>tidykv-audit scan report</title>
+<style>
+body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #1d2330; }
+h1 { font-size: 20px; }
+.summary span { display: inline-block; margin-right: 24px; }
+svg text { font: 12px ui-monospace, monospace; fill: #1d2330; }
+rect.bar { fill: #3b6fd4; }
+rect.bar.leak { fill: #d2553b; }
+table { border-collapse: collapse; margin-top: 16px; }
+th, td { border-bottom: 1px solid #dde; padding: 4px 8px; text-align: left; vertical-align: top; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+td.warn { color: #b3261e; font-weight: 600; }
+.legend span { margin-right: 16px; }
+.legend i { display: inline-block; width: 10px; height: 10px; margin-right: 4px; }
+</style>
+</head>
+<body>
+<h1>tidykv-audit scan report</h1>
+<p class="summary"><span>Nodes: ${escapeHtml(report.nodes.join(', '))}</span><span>Keys: ${report.keys}</span><span>Without TTL: <strong>${report.keysWithoutTtl}</strong></span>
+<span>Memory: ~${formatBytes(report.memoryBytes)} (sampled ${Math.round(report.memorySampleRate * 1000) / 10}%)</span><span>Match: <code>${escapeHtml(report.match)}</code></span>${report.interrupted ? '<span><strong>Interrupted</strong></span>' : ''}</p>
+<h2>Memory by pattern</h2>
+<p class="legend"><span><i style="background:#3b6fd4"></i>all keys have a TTL</span><span><i style="background:#d2553b"></i>some keys without TTL</span></p>
+<svg id="memory-chart" role="img" aria-label="Memory by key pattern" width="${labelW + chartW + 90}" height="${height}" viewBox="0 0 ${labelW + chartW + 90} ${height}">
+${bars}
+</svg>
+<h2>Patterns</h2>
+<table id="patterns">
+<thead><tr><th>Pattern</th><th>Keys</th><th>No TTL</th><th>Types</th><th>Memory</th><th>TTL distribution</th><th>Largest keys</th></tr></thead>
+<tbody>
+${rows}
+</tbody>
+</table>
+<script>
+// Records the laid-out size of each bar, so a headless browser run can prove the chart rendered.
+document.querySelectorAll('#memory-chart rect.bar').forEach(function (r) {
+  var box = r.getBBox();
+  r.setAttribute('data-rendered-width', String(Math.round(box.width)));
+});
+document.getElementById('memory-chart').setAttribute('data-rendered', 'true');
+</script>
+</body>
+</html>
+`;
+}
+
+/** Renders an {@link OrphanReport} as a table, JSON or CSV. */
+export function renderOrphanReport(report: OrphanReport, format: Exclude<ReportFormat, 'html'> = 'table'): string {
+  if (format === 'json') return JSON.stringify(report, null, 2) + '\n';
+  if (format === 'csv') {
+    return csv(
+      ['kind', 'rule', 'key', 'type', 'members', 'dead_members', 'whole_key', 'memory_bytes', 'pttl_ms'],
+      report.findings.map((f) => [f.kind, f.rule ?? '', f.key, f.type, f.members, f.deadMembers, f.wholeKey ? 'yes' : 'no', f.memoryBytes, f.pttl]),
+    );
+  }
+  const totals = Object.entries(report.totals).map(([kind, t]) => [kind, String(t.keys), String(t.deadMembers), formatBytes(t.memoryBytes)]);
+  const head =
+    `Inspected ${report.keysScanned} keys on ${report.nodes.length} node(s) in ${(report.durationMs / 1000).toFixed(1)} s` +
+    `${report.interrupted ? ' - INTERRUPTED, resume with the same --checkpoint' : ''}\n` +
+    `Spring Data keyspaces: ${report.springDataKeyspaces.join(', ') || '(none found)'}\n\n`;
+  if (report.findingsTotal === 0) return `${head}No orphans found.\n`;
+  const list = report.findings
+    .slice(0, 50)
+    .map((f) => [f.kind, f.key, String(f.members), String(f.deadMembers), f.wholeKey ? 'yes' : 'no', formatBytes(f.memoryBytes), f.pttl === -1 ? 'none' : `${f.pttl} ms`]);
+  return (
+    head +
+    table(['KIND', 'KEYS', 'DEAD MEMBERS', 'MEMORY'], totals, new Set([1, 2, 3])) +
+    `\n\n${report.findingsTotal} finding(s)${report.findingsTotal > list.length ? `, first ${list.length} shown (use --json or --csv for all)` : ''}:\n` +
+    table(['KIND', 'KEY', 'MEMBERS', 'DEAD', 'WHOLE KEY', 'MEMORY', 'TTL'], list, new Set([2, 3, 5])) +
+    '\n'
+  );
+}
+
+/** Renders a {@link FixReport} as a table, JSON or CSV. */
+export function renderFixReport(report: FixReport, format: Exclude<ReportFormat, 'html'> = 'table'): string {
+  if (format === 'json') return JSON.stringify(report, null, 2) + '\n';
+  const rows: [string, number][] = [];
+  if (report.expire) {
+    rows.push(['keys without TTL', report.expire.keysWithoutTtl], [report.apply ? 'TTL set (EXPIRE NX)' : 'TTL would be set', report.expire.expired], ['skipped (TTL appeared or key gone)', report.expire.skipped]);
+  }
+  if (report.prune) {
+    const p = report.prune;
+    rows.push(
+      [report.apply ? 'dead members removed' : 'dead members to remove', p.membersRemoved],
+      ['members kept (alive at removal)', p.membersKept],
+      ['members restored (Cluster re-check)', p.membersRestored],
+      [report.apply ? 'orphaned keys unlinked' : 'orphaned keys to unlink', p.keysUnlinked],
+      ['keys kept (alive at removal)', p.keysKept],
+    );
+  }
+  if (format === 'csv') return csv(['item', 'count'], rows);
+  return (
+    `${report.apply ? 'APPLIED' : 'DRY RUN (nothing changed; add --apply)'}: inspected ${report.keysScanned} keys on ${report.nodes.length} node(s) in ${(report.durationMs / 1000).toFixed(1)} s` +
+    `${report.interrupted ? ' - INTERRUPTED, resume with the same --checkpoint' : ''}\n` +
+    `Change log: ${report.logFile}\n\n` +
+    table(['ITEM', 'COUNT'], rows.map(([a, b]) => [a, String(b)]), new Set([1])) +
+    '\n'
+  );
+}
