@@ -49,13 +49,17 @@ function declaredType(target: object, property: string): Function | undefined {
   return typeof t === 'function' ? t : undefined;
 }
 
+// Design-time types that say "a union or something unknown": compilers differ (swc reports
+// `number | null` as Object where tsc reports Number), so only clearly wrong types are refused.
+const LOOSE = new Set<Function>([Object]);
+
 /** Records `@Id()`. */
 export function recordId(target: object, property: string | symbol): void {
   const { p, name, prop } = pendingOf(target, property, '@Id()');
   if (p.id !== undefined && p.id !== prop) throw EntityMetadataError.duplicateId(name, p.id, prop);
   const t = declaredType(target, prop);
   // Ids become key parts; numbers would silently collide with their string forms ("1" vs 1).
-  if (t && t !== String) throw EntityMetadataError.wrongType(name, '@Id()', prop, t.name, 'string');
+  if (t && !LOOSE.has(t) && t !== String) throw EntityMetadataError.wrongType(name, '@Id()', prop, t.name, 'string');
   if (p.indexed.includes(prop) || p.ttl === prop) throw EntityMetadataError.conflict(name, prop, '@Id() cannot be combined with @Indexed() or @TimeToLive().');
   p.id = prop;
 }
@@ -66,7 +70,7 @@ export function recordTimeToLive(target: object, property: string | symbol): voi
   if (p.ttl !== undefined && p.ttl !== prop) throw EntityMetadataError.duplicateTimeToLive(name, p.ttl, prop);
   if (p.id === prop) throw EntityMetadataError.conflict(name, prop, '@Id() cannot be combined with @TimeToLive().');
   const t = declaredType(target, prop);
-  if (t && t !== Number) throw EntityMetadataError.wrongType(name, '@TimeToLive()', prop, t.name, 'number (seconds)');
+  if (t && !LOOSE.has(t) && t !== Number) throw EntityMetadataError.wrongType(name, '@TimeToLive()', prop, t.name, 'number (seconds)');
   p.ttl = prop;
   if (!p.declared.includes(prop)) p.declared.push(prop);
 }

@@ -287,7 +287,7 @@ export function repositorySuite(name: string, start: () => Promise<SuiteTarget>)
           expect(await devices.countBy('userId', v)).toBe(expected.length);
           if (target.kind === 'standalone') {
             // Standalone moves are atomic with the entity write: the index holds exactly the members.
-            const members = expected.length === 0 ? [] : await target.inspect.zrange(ctx.indexKey('device', 'userId', v), 0, -1);
+            const members = expected.length === 0 ? [] : await target.inspect.zrange(ctx.indexKey('device', 'userId', v), '0', '-1');
             expect([...members].sort()).toEqual(expected);
           }
         }

@@ -1,0 +1,99 @@
+import { describe, expect, it } from '@jest/globals';
+import { TidyKvDecodeError } from '@tidykv/core';
+import { Field, Id, Indexed, RedisEntity, TimeToLive } from '../entity.decorator.js';
+import { EntityValueError } from '../repository.errors.js';
+import { EntityCodec, MARKER_FIELD } from './entity-codec.js';
+import { getEntityMetadata } from './entity-metadata.js';
+
+@RedisEntity({ keyspace: 'thing', ttl: 10 })
+class Thing {
+  @Id() id!: string;
+  @Indexed() owner!: Indexed<string>;
+  @Indexed() at?: Indexed<Date> | null;
+  @TimeToLive() ttl?: number | null;
+  plain?: unknown;
+}
+
+@RedisEntity({ keyspace: 'bare' })
+class Bare {
+  @Id() id!: string;
+}
+
+@RedisEntity({ keyspace: 'ctor' })
+class WithCtor {
+  @Id() id: string;
+  @Field() x: number;
+  constructor(x: { id: string; x: number }) {
+    this.id = x.id;
+    this.x = x.x;
+  }
+}
+
+const codec = new EntityCodec(getEntityMetadata(Thing));
+const thing = (props: Partial<Thing>) => Object.assign(Object.create(Thing.prototype) as Thing, props);
+
+describe('EntityCodec', () => {
+  it('discovers class fields from a no-argument instance and @Field() when the constructor needs arguments', () => {
+    expect([...codec.properties].sort()).toEqual(['at', 'owner', 'plain', 'ttl']);
+    expect(new EntityCodec(getEntityMetadata(WithCtor)).properties).toEqual(['x']);
+  });
+
+  it('encodes every property as exact JSON, skips undefined ones, and decodes the same entity back', () => {
+    const t = thing({ id: 'i', owner: 'o', at: new Date(7), ttl: null, plain: { a: [1, 'b', null, { c: true }] } });
+    const enc = codec.encode(t);
+    expect(enc.id).toBe('i');
+    expect(Object.fromEntries(chunk(enc.pairs))).toEqual({ owner: '"o"', at: '{"$d":7}', ttl: 'null', plain: '{"a":[1,"b",null,{"c":true}]}' });
+    expect(enc.indexedEncodings).toEqual(['"o"', '{"$d":7}']);
+    expect(enc.indexedParts).toEqual(['o', '1970-01-01T00%3A00%3A00.007Z']);
+    expect(enc.ttlMs).toBe(10_000);
+    const back = codec.decode<Thing>('k', 'i', Object.fromEntries(chunk(enc.pairs)));
+    expect(back).toEqual(t);
+    expect(back).toBeInstanceOf(Thing);
+  });
+
+  it('uses the @TimeToLive value over the class default, and refuses a non-positive one', () => {
+    expect(codec.encode(thing({ id: 'i', owner: 'o', ttl: 2.5 })).ttlMs).toBe(2500);
+    expect(() => codec.encode(thing({ id: 'i', owner: 'o', ttl: 0 }))).toThrow(EntityValueError);
+  });
+
+  it('writes a marker field for an entity with no stored property, and decodes an empty reply as null', () => {
+    const bare = new EntityCodec(getEntityMetadata(Bare));
+    expect(bare.encode({ id: 'x' }).pairs).toEqual([MARKER_FIELD, '1']);
+    expect(bare.decode('k', 'x', { [MARKER_FIELD]: '1' })).toEqual({ id: 'x' });
+    expect(bare.decode('k', 'x', {})).toBeNull();
+  });
+
+  it('keeps index key parts distinct and safe: empty strings, braces, globs', () => {
+    expect(codec.indexPart('owner', '')).toBe('%');
+    expect(codec.indexPart('owner', '{a}*')).toBe('%7Ba%7D%2A');
+    expect(codec.indexPart('owner', 42)).toBe('42');
+    expect(codec.indexPartOfStored('owner', '"x y"')).toBe('x%20y');
+    expect(codec.indexPartOfStored('owner', 'null')).toBeUndefined();
+    expect(codec.indexPartOfStored('owner', 'garbage{')).toBeUndefined();
+    expect(() => codec.indexPart('owner', ['a'])).toThrow(EntityValueError);
+  });
+
+  it('names the key and the field of undecodable data, and ignores fields the class does not have', () => {
+    expect(codec.decode('k', 'i', { owner: '"o"', stranger: '{{{' })).toEqual(thing({ id: 'i', owner: 'o' }));
+    const err = (() => {
+      try {
+        codec.decode('thing:{i}', 'i', { owner: 'not-json' });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(TidyKvDecodeError);
+    expect(err).toMatchObject({ key: 'thing:{i}', field: 'owner' });
+  });
+
+  it('refuses a missing id and properties the class does not declare', () => {
+    expect(() => codec.encode(thing({ owner: 'o' }))).toThrow(/@Id\(\) property must hold a non-empty string/);
+    expect(() => codec.encode(Object.assign(thing({ id: 'i', owner: 'o' }), { extra: 1 }))).toThrow(/not declared on the class/);
+  });
+});
+
+function chunk(pairs: string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i < pairs.length; i += 2) out.push([pairs[i], pairs[i + 1]]);
+  return out;
+}
