@@ -31,10 +31,12 @@ export class NearCache {
 
   /** Opens the two extra connections and arms tracking. */
   async start(client: Redis): Promise<void> {
-    this.sub = client.duplicate({ connectionName: 'tidykv-session-invalidations', enableOfflineQueue: true });
+    // RESP2 on purpose: under RESP3 invalidations arrive as push frames, which ioredis drops.
+    this.sub = client.duplicate({ connectionName: 'tidykv-session-invalidations', protocol: 2 });
     this.tracker = client.duplicate({ connectionName: 'tidykv-session-tracking' });
-    this.sub.on('message', (channel: string, message: unknown) => {
-      if (channel === CHANNEL) this.onInvalidate(message);
+    // messageBuffer keeps the payload's shape: an array of keys, or null after FLUSHDB/FLUSHALL.
+    this.sub.on('messageBuffer', (channel: Buffer, message: unknown) => {
+      if (channel.toString() === CHANNEL) this.onInvalidate(message);
     });
     const lost = (): void => {
       this.ready = false;
@@ -64,7 +66,7 @@ export class NearCache {
   private onInvalidate(message: unknown): void {
     this.epoch++;
     // A null payload means FLUSHDB/FLUSHALL: everything is stale.
-    if (message === null || message === undefined || message === '') {
+    if (message === null || message === undefined || (Buffer.isBuffer(message) && message.length === 0)) {
       this.clear();
       return;
     }
