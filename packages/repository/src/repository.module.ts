@@ -16,7 +16,8 @@ export type RepositoryFeature =
       /** The `@RedisEntity` class. */
       entity: EntityClass;
       /** A subclass of {@link EntityRepository} (keeping its constructor); injectable by its class too. */
-      repository: RepositoryClass<object, EntityRepository<object>>;
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each entry has its own entity type
+      repository: RepositoryClass<any, EntityRepository<any>>;
     };
 
 // Holds the shutdown hook: the context is created by a factory, so it cannot be the hook itself.
