@@ -299,7 +299,11 @@ export class HttpSession {
 
   private async saveNow(): Promise<SaveOutcome> {
     if (this.dead) return this.finish({ status: this.dead });
-    if (!this.loaded) await this.load();
+    if (!this.loaded) {
+      // Untouched in this request: nothing to write, and no reason to read it (0 commands).
+      if (this.sets.size === 0 && this.dels.size === 0 && this.idleOverride === -1 && !this.regeneratePending) return this.finish({ status: 'unchanged' });
+      await this.load();
+    }
     let delta = this.buildDelta();
     const principal = this.principalAfter(delta);
     const store = this.store;

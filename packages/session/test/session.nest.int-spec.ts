@@ -55,6 +55,15 @@ describe('@tidykv/session on Express, standalone Redis', () => {
     expect(await dbSize(probe)).toBe(0);
   });
 
+  it('a request with a session that never uses it costs 0 commands', async () => {
+    await probe.flushall();
+    const a = new Agent(app.url);
+    await a.post('/s/set', { n: 1 });
+    const mon = await count(() => a.get('/s/none'));
+    expect(mon.result.setCookie).toEqual([]);
+    expect(mon.commands).toEqual([]);
+  });
+
   it('creating a session costs one write and sets a signed HttpOnly SameSite=Lax cookie', async () => {
     await probe.flushall();
     const a = new Agent(app.url);
