@@ -37,7 +37,7 @@ describe('session Lua scripts', () => {
     const h = await c.hgetall(S1);
     expect(h).toMatchObject({ userId: '"u1"', visits: '1' });
     expect(Number(h['#c'])).toBe(Number(h['#a']));
-    expect(await c.zrange(IDX, 0, -1)).toEqual([`${ID1}:"u1"`]);
+    expect(await c.zrange(IDX, 0, '-1')).toEqual([`${ID1}:"u1"`]);
     const keys = await listKeys(c, 'lua:*');
     expect(keys.map((k) => k.key)).toEqual([S1, IDX]);
     for (const k of keys) expect(k.pttl).toBeGreaterThan(IDLE - 1000);
@@ -60,7 +60,7 @@ describe('session Lua scripts', () => {
     await c.flushall();
     await create(S1, ID1, ['userId', '"u1"']);
     await c.pexpire(S1, 10_000);
-    await c.hset(S1, '#a', Date.now() - 5_000);
+    await c.hset(S1, '#a', String(Date.now() - 5_000));
     // Interval 60 s: not due, so PTTL stays where it was.
     const r1 = await scripts.run<(string | number)[]>(c, 'loadSession', [S1, IDX], [IDLE, ABS, 60_000, 'userId', ID1]);
     expect(r1[1]).toBe(0);
@@ -81,7 +81,7 @@ describe('session Lua scripts', () => {
     await c.flushall();
     await create(S1, ID1, ['userId', '"u1"', 'gone', '1']);
     const future = Date.now() + 100_000;
-    await c.hset(S1, '#a', future);
+    await c.hset(S1, '#a', String(future));
     await c.pexpire(S1, 5_000);
     const ttl = await scripts.run<number>(c, 'saveSession', [S1, IDX], [IDLE, ABS, 0, 'userId', ID1, 90_000, 1, 'visits', '2', 'gone']);
     expect(ttl).toBe(90_000);
@@ -91,7 +91,7 @@ describe('session Lua scripts', () => {
     expect(await c.pttl(S1)).toBeGreaterThan(89_000);
     // Principal changed: the old member goes, the new one comes in.
     await scripts.run<number>(c, 'saveSession', [S1, IDX], [IDLE, ABS, 0, 'userId', ID1, -1, 1, 'userId', '"u2"']);
-    expect(await c.zrange(IDX, 0, -1)).toEqual([`${ID1}:"u2"`]);
+    expect(await c.zrange(IDX, 0, '-1')).toEqual([`${ID1}:"u2"`]);
     expect(await scripts.run(c, 'saveSession', [S2, IDX], [IDLE, ABS, 0, 'userId', ID2, -1, 1, 'x', '1'])).toBe(-1);
     expect(await c.exists(S2)).toBe(0);
   });
@@ -111,7 +111,7 @@ describe('session Lua scripts', () => {
     expect(ttl).toBe(IDLE);
     expect(await c.exists(S1)).toBe(0);
     expect(await c.hgetall(S2)).toMatchObject({ userId: '"u1"', cart: '[1]', n: '1' });
-    expect(await c.zrange(IDX, 0, -1)).toEqual([`${ID2}:"u1"`]);
+    expect(await c.zrange(IDX, 0, '-1')).toEqual([`${ID2}:"u1"`]);
     const keys = await listKeys(c, 'lua:*');
     expect(keys.map((k) => k.key)).toEqual([S2, IDX]);
     for (const k of keys) expect(k.pttl).toBeGreaterThan(IDLE - 1_000);

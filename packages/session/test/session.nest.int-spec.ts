@@ -26,7 +26,7 @@ describe('@tidykv/session on Express, standalone Redis', () => {
     expect(keys).toHaveLength(1);
     return keys[0].key;
   };
-  const count = (fn: () => Promise<unknown>) => countClientCommands(redis.client(), fn);
+  const count = <T,>(fn: () => Promise<T>) => countClientCommands(redis.client(), fn);
 
   beforeAll(async () => {
     redis = await startRedis({ own: true });
