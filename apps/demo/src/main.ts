@@ -15,7 +15,8 @@ async function bootstrap(): Promise<void> {
     console.log(`REDIS_URL is not set: started a throwaway redis-server at ${redisUrl} (stopped on exit).`);
   }
   const app = await NestFactory.create(AppModule.register({ ...config, redisUrl }));
-  app.enableShutdownHooks();
+  // No enableShutdownHooks(): Nest would re-raise the signal after closing the app and kill the
+  // process before the throwaway Redis is stopped. The handlers below close both, in order.
   await app.listen(config.port, config.host);
   console.log(`tidykv demo listening on http://${config.host}:${config.port}`);
   const shutdown = async () => {
