@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { Command, CommanderError, Option } from 'commander';
 import { RedisConnection, TidyKvError } from '@tidykv/core';
-import { DEFAULT_INDEX_RULES, DEFAULT_ORPHAN_OPTIONS, DEFAULT_SCAN_OPTIONS, parseDuration, type AuditRunOptions, type IndexRule, type OrphanOptions } from './audit.options.js';
+import { DEFAULT_ORPHAN_OPTIONS, tidykvIndexRules, DEFAULT_SCAN_OPTIONS, parseDuration, type AuditRunOptions, type IndexRule, type OrphanOptions } from './audit.options.js';
 import { connectionOptionsFromFlags, type ConnectionFlags } from './connection.flags.js';
 import { createProgress } from './internal/progress.js';
 import { scanKeyspace } from './keyspace.scanner.js';
@@ -83,6 +83,7 @@ function orphanFlags(cmd: Command): Command {
     .option('--spring-data-keyspace <keyspace>', 'Spring Data Redis keyspace to check (repeatable)', collect, [])
     .option('--no-detect-keyspaces', 'only check the keyspaces given with --spring-data-keyspace')
     .option('--index-rule <rule>', 'extra index: name=glob or name=glob=>target with $member and $1.. (repeatable)', collect, [])
+    .option('--tidykv-prefix <prefix>', "key prefix of tidykv's own indexes (the modules' keyPrefix)", 'tkv:')
     .option('--no-default-index-rules', "skip tidykv's own index layouts")
     .option('--member-batch <n>', 'members checked per round trip', num('--member-batch'), DEFAULT_ORPHAN_OPTIONS.memberBatch);
 }
@@ -124,7 +125,7 @@ function orphanOptions(f: Flags): OrphanOptions {
     springSessionNamespace: f.springSession === false ? false : (f.springSessionNamespace as string),
     springDataKeyspaces: f.springDataKeyspace as string[],
     detectSpringDataKeyspaces: f.detectKeyspaces !== false,
-    indexRules: [...(f.defaultIndexRules === false ? [] : DEFAULT_INDEX_RULES), ...rules],
+    indexRules: [...(f.defaultIndexRules === false ? [] : tidykvIndexRules(f.tidykvPrefix as string)), ...rules],
     memberBatch: f.memberBatch as number,
   };
 }

@@ -1,4 +1,4 @@
-import { TidyKvConfigError } from '@tidykv/core';
+import { TidyKvConfigError, validateKeyPrefix } from '@tidykv/core';
 
 /** Progress of a run, reported after every committed batch. */
 export interface AuditProgress {
@@ -49,10 +49,12 @@ export interface IndexRule {
   /** Glob of the index keys (SCAN MATCH syntax; `*` parts are captured as `$1`, `$2`...). */
   match: string;
   /**
-   * Key a member points at, with `$member` and `$1`... from `match`, e.g. `app:sess:{$member}`.
+   * Key a member points at: a template, or a function of the member and the `*` captures. The
+   * template understands `$member`, `$member[a:b]` (characters a to b-1), `$member_encoded`
+   * (percent-encoded like @tidykv/core `encodeKeyPart`) and `$1`, `$2`... e.g. `app:sess:{$member}`.
    * Default: none (members are only judged by score).
    */
-  target?: string;
+  target?: string | ((member: string, captures: readonly string[]) => string);
   /** Sorted-set scores are expiry times in ms: a member whose score is in the past is dead. Default: true. */
   scoreIsExpiry?: boolean;
 }
@@ -120,10 +122,27 @@ export const DEFAULT_SCAN_OPTIONS = Object.freeze({
 });
 
 /**
- * Index layouts of tidykv's own packages, checked by default: members whose score (expiry ms)
- * is in the past, or whose target key is gone, are dead.
+ * Index rules for tidykv's own layouts under key prefix `prefix` (the modules' `keyPrefix`):
+ *
+ * - @tidykv/session principal index: ZSET `<prefix>u:{<tag>}` of `<sessionId>:<principal>`
+ *   scored by expiry ms, pointing at `<prefix>s:{<first 4 id chars>}<other 22>`;
+ * - @tidykv/repository `@Indexed` properties: ZSET `<prefix><keyspace>:idx:<property>:{<value>}`
+ *   of entity ids scored by expiry ms (`+inf` without TTL), pointing at `<prefix><keyspace>:{<id>}`.
  */
-export const DEFAULT_INDEX_RULES: readonly IndexRule[] = Object.freeze([]);
+export function tidykvIndexRules(prefix = 'tkv:'): IndexRule[] {
+  // A validated prefix holds no glob or brace characters, so it can go into MATCH patterns as it is.
+  const p = validateKeyPrefix(prefix, 'tidykvPrefix');
+  return [
+    { name: 'tidykv-session-principal', match: `${p}u:{*}`, target: `${prefix}s:{$member[0:4]}$member[4:26]`, scoreIsExpiry: true },
+    { name: 'tidykv-repository-index', match: `${p}*:idx:*`, target: `${prefix}$1:{$member_encoded}`, scoreIsExpiry: true },
+  ];
+}
+
+/**
+ * Index layouts of tidykv's own packages with the default `tkv:` prefix, checked by default:
+ * members whose score (expiry ms) is in the past, or whose target key is gone, are dead.
+ */
+export const DEFAULT_INDEX_RULES: readonly IndexRule[] = Object.freeze(tidykvIndexRules('tkv:').map((r) => Object.freeze(r)));
 
 /** Defaults of {@link OrphanOptions}. */
 export const DEFAULT_ORPHAN_OPTIONS = Object.freeze({
@@ -209,8 +228,8 @@ export function validateOrphanOptions(o: OrphanOptions = {}): ResolvedOrphanOpti
       if (!rule || typeof rule.name !== 'string' || typeof rule.match !== 'string' || rule.match === '') {
         throw TidyKvConfigError.invalid(`indexRules[${i}]`, rule, '{ name, match } with a non-empty SCAN glob');
       }
-      if (rule.target !== undefined && (typeof rule.target !== 'string' || !rule.target.includes('$member'))) {
-        throw TidyKvConfigError.invalid(`indexRules[${i}].target`, rule.target, 'a key template containing $member', 'For example "app:sess:{$member}".');
+      if (rule.target !== undefined && typeof rule.target !== 'function' && (typeof rule.target !== 'string' || !rule.target.includes('$member'))) {
+        throw TidyKvConfigError.invalid(`indexRules[${i}].target`, rule.target, 'a key template containing $member, or a function', 'For example "app:sess:{$member}".');
       }
       if (rule.target === undefined && rule.scoreIsExpiry === false) {
         throw TidyKvConfigError.invalid(`indexRules[${i}]`, rule, 'a target, or scores that are expiry times', 'Without either, no member can be judged dead.');

@@ -14,6 +14,7 @@ export {
   DEFAULT_ORPHAN_OPTIONS,
   DEFAULT_FIX_OPTIONS,
   DEFAULT_INDEX_RULES,
+  tidykvIndexRules,
   validateScanOptions,
   validateOrphanOptions,
   validateFixOptions,

@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import type { RedisConnection } from '@tidykv/core';
+import { encodeKeyPart, type RedisConnection } from '@tidykv/core';
 import type { IndexRule, ResolvedOrphanOptions } from '../audit.options.js';
 import type { OrphanFinding, OrphanKind } from '../orphan.finder.js';
 import type { ScanNode } from './nodes.js';
@@ -92,6 +92,16 @@ function globToRegex(glob: string): RegExp {
   return new RegExp(`${re}$`, 's');
 }
 
+/** Fills an {@link IndexRule} target template; see `IndexRule.target`. */
+export function renderTarget(template: string, member: string, captures: readonly string[]): string {
+  return template.replace(/\$(member_encoded|member\[(\d*):(\d*)\]|member|\d+)/g, (_, token: string, from?: string, to?: string) => {
+    if (token === 'member') return member;
+    if (token === 'member_encoded') return encodeKeyPart(member);
+    if (token.startsWith('member[')) return member.slice(from ? Number(from) : 0, to ? Number(to) : undefined);
+    return captures[Number(token) - 1] ?? '';
+  });
+}
+
 function parentOf(key: string): string | undefined {
   const i = key.lastIndexOf(':');
   return i > 0 ? key.slice(0, i) : undefined;
@@ -160,8 +170,9 @@ export class OrphanEngine {
       for (const { rule, regex } of this.rules) {
         const m = regex.exec(key);
         if (!m) continue;
+        const captures = m.slice(1);
         const tpl = rule.target;
-        const target = tpl === undefined ? undefined : (member: string) => tpl.replace(/\$(member|\d+)/g, (_, g: string) => (g === 'member' ? member : (m[Number(g)] ?? '')));
+        const target = tpl === undefined ? undefined : typeof tpl === 'function' ? (member: string) => tpl(member, captures) : (member: string) => renderTarget(tpl, member, captures);
         return { container: { kind: 'index', rule: rule.name, key, type, pttl, target, scoreIsExpiry: type === 'zset' && rule.scoreIsExpiry !== false } };
       }
     }

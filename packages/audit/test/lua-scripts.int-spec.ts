@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Redis } from 'ioredis';
+import { TidyKvScriptError } from '@tidykv/core';
+import { startRedis, type RedisTestServer } from '@tidykv/testing';
+import { auditScripts, scriptOutcome } from '../src/internal/scripts.js';
+
+// One test per script: the reply, the keys it leaves and their PTTL.
+describe('audit Lua scripts', () => {
+  let server: RedisTestServer;
+  let c: Redis;
+  beforeAll(async () => {
+    server = await startRedis({ own: true });
+    c = server.client();
+    auditScripts.attach(c);
+  });
+  afterAll(() => server.close());
+
+  it('removeDeadMember removes a member only while its target is missing, atomically', async () => {
+    await c.sadd('ks', 'dead', 'alive');
+    await c.pexpire('ks', 50_000);
+    await c.hset('ks:alive', 'f', 'v');
+    await c.zadd('zi', 1, 'dead');
+    expect(await auditScripts.run(c, 'removeDeadMember', ['ks', 'ks:dead'], ['dead'])).toBe(1);
+    expect(await auditScripts.run(c, 'removeDeadMember', ['ks', 'ks:alive'], ['alive'])).toBe(0);
+    expect(await auditScripts.run(c, 'removeDeadMember', ['ks', 'ks:dead'], ['dead'])).toBe(-1);
+    expect(await auditScripts.run(c, 'removeDeadMember', ['zi', 'zi:dead'], ['dead'])).toBe(1);
+    expect(await auditScripts.run(c, 'removeDeadMember', ['nothing', 'x'], ['m'])).toBe(-1);
+    expect(await auditScripts.run(c, 'removeDeadMember', ['ks:alive', 'x'], ['m'])).toBe(-2);
+    expect(await c.smembers('ks')).toEqual(['alive']);
+    // The index keeps its TTL; an emptied zset is deleted by Redis itself.
+    const pttl = await c.pttl('ks');
+    expect(pttl).toBeGreaterThan(40_000);
+    expect(pttl).toBeLessThanOrEqual(50_000);
+    expect(await c.exists('zi')).toBe(0);
+    expect(await c.pttl('ks:alive')).toBe(-1);
+  });
+
+  it('removeExpiredMembers removes members whose score is still in the past', async () => {
+    const now = Date.now();
+    await c.zadd('exp', now - 1000, 'old', now + 60_000, 'fresh', now - 5, 'refreshed');
+    await c.pexpire('exp', 120_000);
+    // "refreshed" was seen expired, then its score moved into the future before the removal.
+    await c.zadd('exp', now + 90_000, 'refreshed');
+    expect(await auditScripts.run(c, 'removeExpiredMembers', ['exp'], [now, 'old', 'refreshed', 'missing'])).toEqual([1, 0, -1]);
+    expect(await c.zrange('exp', 0, -1)).toEqual(['fresh', 'refreshed']);
+    const pttl = await c.pttl('exp');
+    expect(pttl).toBeGreaterThan(110_000);
+    expect(pttl).toBeLessThanOrEqual(120_000);
+    await c.set('str', 'x');
+    expect(await auditScripts.run(c, 'removeExpiredMembers', ['str'], [now, 'a'])).toBe(-2);
+  });
+
+  it('unlinkPartialHash unlinks a hash only while it lacks the field', async () => {
+    await c.hset('s:partial', 'lastAccessedTime', '1');
+    await c.hset('s:complete', 'creationTime', '1', 'lastAccessedTime', '1');
+    await c.pexpire('s:complete', 30_000);
+    await c.set('s:string', 'x');
+    expect(await auditScripts.run(c, 'unlinkPartialHash', ['s:partial'], ['creationTime'])).toBe(1);
+    expect(await auditScripts.run(c, 'unlinkPartialHash', ['s:complete'], ['creationTime'])).toBe(0);
+    expect(await auditScripts.run(c, 'unlinkPartialHash', ['s:partial'], ['creationTime'])).toBe(-1);
+    expect(await auditScripts.run(c, 'unlinkPartialHash', ['s:string'], ['creationTime'])).toBe(-2);
+    expect(await c.exists('s:partial')).toBe(0);
+    expect(await c.hgetall('s:complete')).toEqual({ creationTime: '1', lastAccessedTime: '1' });
+    const pttl = await c.pttl('s:complete');
+    expect(pttl).toBeGreaterThan(20_000);
+    expect(pttl).toBeLessThanOrEqual(30_000);
+  });
+
+  it('unlinkIfTargetMissing unlinks a helper key only while its main key is missing (and, if asked, it has no TTL)', async () => {
+    await c.sadd('p:1:idx', 'p:lastname:x');
+    await c.sadd('p:2:idx', 'p:lastname:x');
+    await c.hset('p:2', 'id', '2');
+    await c.hset('p:3:phantom', 'id', '3');
+    await c.pexpire('p:3:phantom', 40_000);
+    expect(await auditScripts.run(c, 'unlinkIfTargetMissing', ['p:1:idx', 'p:1'], ['0'])).toBe(1);
+    expect(await auditScripts.run(c, 'unlinkIfTargetMissing', ['p:2:idx', 'p:2'], ['0'])).toBe(0);
+    expect(await auditScripts.run(c, 'unlinkIfTargetMissing', ['p:3:phantom', 'p:3'], ['1'])).toBe(0);
+    expect(await auditScripts.run(c, 'unlinkIfTargetMissing', ['p:1:idx', 'p:1'], ['0'])).toBe(-1);
+    expect(await c.exists('p:1:idx')).toBe(0);
+    expect(await c.smembers('p:2:idx')).toEqual(['p:lastname:x']);
+    expect(await c.pttl('p:2:idx')).toBe(-1);
+    const pttl = await c.pttl('p:3:phantom');
+    expect(pttl).toBeGreaterThan(30_000);
+    expect(pttl).toBeLessThanOrEqual(40_000);
+  });
+
+  it('maps every documented reply in one place and rejects unknown ones', () => {
+    expect(scriptOutcome('removeDeadMember', 1)).toBe('done');
+    expect(scriptOutcome('removeDeadMember', 0)).toBe('kept');
+    expect(scriptOutcome('removeDeadMember', -1)).toBe('gone');
+    expect(scriptOutcome('removeDeadMember', -2)).toBe('wrong-type');
+    expect(() => scriptOutcome('unlinkIfTargetMissing', -2)).toThrow(TidyKvScriptError);
+    expect(() => scriptOutcome('unlinkPartialHash', 'OK')).toThrow(TidyKvScriptError);
+  });
+});
