@@ -42,7 +42,7 @@ describe('audit Lua scripts', () => {
     // "refreshed" was seen expired, then its score moved into the future before the removal.
     await c.zadd('exp', now + 90_000, 'refreshed');
     expect(await auditScripts.run(c, 'removeExpiredMembers', ['exp'], [now, 'old', 'refreshed', 'missing'])).toEqual([1, 0, -1]);
-    expect(await c.zrange('exp', 0, -1)).toEqual(['fresh', 'refreshed']);
+    expect(await c.zrange('exp', '0', '-1')).toEqual(['fresh', 'refreshed']);
     const pttl = await c.pttl('exp');
     expect(pttl).toBeGreaterThan(110_000);
     expect(pttl).toBeLessThanOrEqual(120_000);

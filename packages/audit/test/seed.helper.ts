@@ -42,7 +42,7 @@ export async function snapshot(client: Redis | Cluster): Promise<Map<string, Key
         case 'set':
           return JSON.stringify((await client.smembers(k.key)).sort());
         case 'zset':
-          return JSON.stringify(await client.zrange(k.key, 0, -1, 'WITHSCORES'));
+          return JSON.stringify(await client.zrange(k.key, '0', '-1', 'WITHSCORES'));
         default:
           return '';
       }

@@ -1,4 +1,4 @@
-import { Redis, type Cluster } from 'ioredis';
+import { Redis, type Cluster, type RedisOptions } from 'ioredis';
 import type { RedisConnection } from '@tidykv/core';
 import { TidyKvAuditError } from '../audit.errors.js';
 
@@ -42,11 +42,31 @@ export async function resolveNodes(conn: RedisConnection, replicas: boolean): Pr
   if (conn.isCluster) {
     const cluster = conn.client as Cluster;
     await waitReady(cluster, Math.max(conn.commandTimeoutMs, 5000));
-    const nodes = cluster.nodes(replicas ? 'slave' : 'master');
-    if (nodes.length === 0) {
-      throw TidyKvAuditError.topology(replicas ? 'The cluster has no replicas to read from; run without --replicas.' : 'The cluster reports no masters.');
-    }
-    return { nodes: nodes.map((client) => ({ id: idOf(client), client })).sort((a, b) => a.id.localeCompare(b.id)), close: async () => {} };
+    const masters = cluster.nodes('master');
+    if (masters.length === 0) throw TidyKvAuditError.topology('The cluster reports no masters.');
+    if (!replicas) return { nodes: masters.map((client) => ({ id: idOf(client), client })).sort((a, b) => a.id.localeCompare(b.id)), close: async () => {} };
+    // Replicas come from CLUSTER NODES rather than the client's slot map: CLUSTER SLOTS (which
+    // ioredis reads) leaves out replicas until gossip reports a replication offset for them.
+    const text = (await conn.run('cluster nodes', () => masters[0].call('CLUSTER', 'NODES'))) as string;
+    const found = text
+      .split('\n')
+      .map((l) => l.trim().split(' '))
+      .filter((f) => f.length >= 8 && f[2].split(',').includes('slave') && !/fail|noaddr|handshake/.test(f[2]) && f[7] === 'connected')
+      .map((f) => {
+        const addr = f[1].split('@')[0];
+        const i = addr.lastIndexOf(':');
+        return { host: addr.slice(0, i), port: Number(addr.slice(i + 1)) };
+      });
+    if (found.length === 0) throw TidyKvAuditError.topology('The cluster has no connected replicas to read from; run without --replicas.');
+    const base = (cluster.options.redisOptions ?? {}) as RedisOptions;
+    // READONLY (sent on connect) lets a cluster replica answer TYPE, PTTL and the like instead of MOVED.
+    const opened = found.map(({ host, port }) => new Redis({ ...base, host, port, readOnly: true }));
+    return {
+      nodes: opened.map((c) => ({ id: idOf(c), client: c })).sort((a, b) => a.id.localeCompare(b.id)),
+      async close() {
+        await Promise.all(opened.map((c) => c.quit().catch(() => c.disconnect())));
+      },
+    };
   }
   const client = conn.client as Redis;
   if (!replicas) {
