@@ -52,6 +52,7 @@ export class HttpSession {
   private dead: 'invalidated' | 'dropped' | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private flushError: unknown;
+  private pendingFlushes = 0;
   /** What the response must carry: a new signed id, a cleared cookie, or nothing. */
   transportChange: 'set' | 'clear' | undefined;
   /** The outcome of the most recent save of this request, if any. */
@@ -106,17 +107,19 @@ export class HttpSession {
   /** Reads the session from Redis (one command, touching it when due), once per request. */
   load(): Promise<this> {
     if (this.loaded) return Promise.resolve(this);
-    this.loading ??= (async () => {
-      try {
-        const s = await this.store.load(this.requestedId as string);
+    this.loading ??= this.store.load(this.requestedId as string).then(
+      (s) => {
         this.stored = s;
         this.currentId = s?.id;
         this.loaded = true;
-        return this;
-      } finally {
         this.loading = undefined;
-      }
-    })();
+        return this;
+      },
+      (err: unknown) => {
+        this.loading = undefined;
+        throw err;
+      },
+    );
     return this.loading;
   }
 
@@ -241,10 +244,14 @@ export class HttpSession {
 
   private afterChange(): void {
     if (this.store.options.flushMode === 'immediate') {
+      this.pendingFlushes++;
       this.queue = this.queue
         .then(() => this.saveNow())
         .catch((err: unknown) => {
           this.flushError ??= err;
+        })
+        .finally(() => {
+          this.pendingFlushes--;
         });
     }
   }
@@ -259,11 +266,23 @@ export class HttpSession {
     return run;
   }
 
-  /** @internal End of request: waits for immediate flushes, then saves what is left. */
-  async commit(): Promise<SaveOutcome> {
-    await this.queue;
-    if (this.flushError !== undefined) throw this.flushError;
-    return this.save();
+  /** True when a save would have nothing to do (the common read-only request). */
+  private get idle(): boolean {
+    if (this.dead || this.sets.size > 0 || this.dels.size > 0 || this.idleOverride !== -1 || this.regeneratePending) return false;
+    const mode = this.store.options.saveMode;
+    return mode === 'on-set' || !this.stored || (mode === 'on-get' && this.got.size === 0);
+  }
+
+  /**
+   * @internal End of request: waits for immediate flushes, then saves what is left. Returns
+   * undefined synchronously when there is nothing to do, so read-only requests allocate no promise.
+   */
+  commit(): Promise<SaveOutcome> | undefined {
+    if (this.pendingFlushes === 0 && this.flushError === undefined && this.idle) return undefined;
+    return this.queue.then(() => {
+      if (this.flushError !== undefined) throw this.flushError;
+      return this.saveNow();
+    });
   }
 
   private buildDelta(): SessionDelta {

@@ -17,7 +17,11 @@ export class SessionAccessor {
   /** The current session, loaded (one Redis command at most per request). Throws outside a request. */
   async load(): Promise<HttpSession> {
     const s = sessionStorage.getStore();
-    if (!s) throw TidyKvSessionError.state('No session in this context: SessionAccessor works inside HTTP requests that pass through the session middleware.');
+    if (!s) {
+      throw TidyKvSessionError.state(
+        'No session in this context: SessionAccessor works inside HTTP requests that pass through the session middleware, with SessionModule option asyncContext left on.',
+      );
+    }
     return s.load();
   }
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
-import { catchError, concatMap, from, map, type Observable } from 'rxjs';
+import { Observable } from 'rxjs';
 import type { HttpSession } from './http-session.model.js';
 import { serializeCookie } from './internal/cookie.js';
 import { sessionOfRequest } from './internal/session-context.js';
@@ -29,21 +29,54 @@ export class SessionSaveInterceptor implements NestInterceptor {
     const session = sessionOfRequest(http.getRequest());
     if (!session) return next.handle();
     const response = http.getResponse<AnyResponse>();
-    return next.handle().pipe(
-      concatMap((value) =>
-        from(session.commit()).pipe(
-          map(() => {
+    // Hand-written rather than concatMap/catchError: this runs on every request, and the common
+    // read-only case must cost no promise and no extra operator chain.
+    return new Observable<unknown>((subscriber) => {
+      let emitted = false;
+      const finish = (value: unknown): void => {
+        let saving: Promise<unknown> | undefined;
+        try {
+          saving = session.commit();
+        } catch (err) {
+          subscriber.error(err);
+          return;
+        }
+        if (saving === undefined) {
+          this.applyTransport(session, response);
+          subscriber.next(value);
+          subscriber.complete();
+          return;
+        }
+        saving.then(
+          () => {
             this.applyTransport(session, response);
-            return value;
-          }),
-        ),
-      ),
-      catchError((err: unknown) => {
-        // The handler failed: its pending writes are not saved, but a logout it already did must still clear the cookie.
-        this.applyTransport(session, response);
-        throw err;
-      }),
-    );
+            subscriber.next(value);
+            subscriber.complete();
+          },
+          (err: unknown) => subscriber.error(err),
+        );
+      };
+      const inner = next.handle().subscribe({
+        next: (value) => {
+          // Nest handlers emit once; a streaming handler's later values are not supported here.
+          if (emitted) return;
+          emitted = true;
+          finish(value);
+        },
+        error: (err: unknown) => {
+          // The handler failed: its pending writes are not saved, but a logout it already did must still clear the cookie.
+          this.applyTransport(session, response);
+          subscriber.error(err);
+        },
+        complete: () => {
+          if (!emitted) {
+            emitted = true;
+            finish(undefined);
+          }
+        },
+      });
+      return () => inner.unsubscribe();
+    });
   }
 
   private applyTransport(session: HttpSession, res: AnyResponse): void {

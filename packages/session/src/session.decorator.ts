@@ -8,12 +8,12 @@ const currentSession = createParamDecorator((_data: unknown, ctx: ExecutionConte
 );
 
 /** Loads the session (one Redis command at most, once per request) before the handler runs. */
-class LoadSessionPipe implements PipeTransform<HttpSession | undefined, Promise<HttpSession>> {
-  async transform(session: HttpSession | undefined): Promise<HttpSession> {
+class LoadSessionPipe implements PipeTransform<HttpSession | undefined, HttpSession | Promise<HttpSession>> {
+  transform(session: HttpSession | undefined): HttpSession | Promise<HttpSession> {
     if (!session) {
       throw TidyKvSessionError.state('No session on this request: is SessionModule imported, and does the route go through Nest middleware?');
     }
-    return session.load();
+    return session.isLoaded ? session : session.load();
   }
 }
 

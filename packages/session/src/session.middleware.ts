@@ -22,6 +22,7 @@ export class SessionMiddleware implements NestMiddleware {
     const id = unsignSessionId(Array.isArray(signed) ? signed[0] : signed, o.secrets);
     const session = new HttpSession(this.store, id);
     (req as unknown as Record<symbol, unknown>)[SESSION_REQUEST_KEY] = session;
-    sessionStorage.run(session, next);
+    if (o.asyncContext) sessionStorage.run(session, next);
+    else next();
   }
 }

@@ -92,6 +92,12 @@ export interface SessionModuleOptions {
   nearCache?: boolean | SessionNearCacheOptions;
   /** Encodes attribute values. Default: `jsonCodec` from @tidykv/core. */
   codec?: Codec;
+  /**
+   * Run each request inside AsyncLocalStorage so that `SessionAccessor` works in guards, services
+   * and interceptors. On Node 20 AsyncLocalStorage taxes every promise of the process (about 10-15%
+   * throughput in the bench); apps that only use `@Session()` may turn it off. Default: `true`.
+   */
+  asyncContext?: boolean;
 }
 
 /** Defaults of {@link SessionModuleOptions}. */
@@ -107,6 +113,7 @@ export const DEFAULT_SESSION_OPTIONS = Object.freeze({
   lazyAttributes: Object.freeze([]) as readonly string[],
   cookie: Object.freeze({ name: 'sid', secure: false, sameSite: 'lax' as const, httpOnly: true, path: '/' }),
   nearCache: Object.freeze({ max: 10_000, maxStalenessMs: 5_000 }),
+  asyncContext: true,
 });
 
 const P = 'SessionModule';
@@ -173,6 +180,9 @@ export function validateSessionOptions(options: SessionModuleOptions): SessionMo
     throw TidyKvConfigError.invalid(`${P}.nearCache`, nc, 'false on Redis Cluster', 'Client tracking is per node on Cluster and not supported yet; use the near-cache with standalone or Sentinel Redis.');
   }
   if (options.codec !== undefined) validateCodec(options.codec, `${P}.codec`);
+  if (options.asyncContext !== undefined && typeof options.asyncContext !== 'boolean') {
+    throw TidyKvConfigError.invalid(`${P}.asyncContext`, options.asyncContext, 'true or false');
+  }
   return options;
 }
 
@@ -217,6 +227,7 @@ export interface ResolvedSessionOptions {
   readonly lazyAttributes: ReadonlySet<string>;
   readonly nearCache: Required<SessionNearCacheOptions> | undefined;
   readonly codec: Codec;
+  readonly asyncContext: boolean;
 }
 
 /** Validates `options` and merges the defaults (with `??`, so `0` stays `0`). */
@@ -252,5 +263,6 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
       ? { max: (nc === true ? undefined : nc.max) ?? d.nearCache.max, maxStalenessMs: (nc === true ? undefined : nc.maxStalenessMs) ?? d.nearCache.maxStalenessMs }
       : undefined,
     codec: options.codec ?? jsonCodec,
+    asyncContext: options.asyncContext ?? d.asyncContext,
   });
 }

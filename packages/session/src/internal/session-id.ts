@@ -1,4 +1,5 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 
 /** Length of the hash tag at the start of every id (base64url characters). */
 export const TAG_LENGTH = 4;
@@ -52,6 +53,18 @@ export function signSessionId(id: string, secrets: readonly string[]): string {
  * Every secret is tried so that rotating secrets does not log anyone out. Costs no Redis call.
  */
 export function unsignSessionId(signed: unknown, secrets: readonly string[]): string | undefined {
+  const known = typeof signed === 'string' ? verified.get(signed) : undefined;
+  if (known !== undefined && known.secrets === secrets) return known.id;
+  const id = verify(signed, secrets);
+  if (id !== undefined) verified.set(signed as string, { id, secrets });
+  return id;
+}
+
+// Verified signatures, so that a client's every request does not recompute its HMAC. Keyed by the
+// full signed value and tied to the secrets array it was checked against; failures are never cached.
+const verified = new LRUCache<string, { id: string; secrets: readonly string[] }>({ max: 10_000 });
+
+function verify(signed: unknown, secrets: readonly string[]): string | undefined {
   if (typeof signed !== 'string' || signed.length !== ID_LENGTH + 1 + SIG_LENGTH || signed[ID_LENGTH] !== '.') return undefined;
   const id = signed.slice(0, ID_LENGTH);
   if (!isSessionId(id)) return undefined;

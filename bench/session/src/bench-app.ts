@@ -1,0 +1,157 @@
+// One tiny Nest auth app (login, GET /me, POST /me/visits), built twice: on @tidykv/session and on
+// express-session + connect-redis 8 (the incumbent), so the bench compares like with like.
+// Usage: node dist/bench-app.js <tidykv|tidykv-no-als|tidykv-near-cache|tidykv-principal|incumbent|bare> <redisUrl>; prints the port.
+import 'reflect-metadata';
+import { Body, Controller, Get, HttpCode, Module, Post, Req, UnauthorizedException, type DynamicModule } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Session, SessionModule, type HttpSession } from '@tidykv/session';
+import { RedisStore } from 'connect-redis';
+import session from 'express-session';
+import { Redis } from 'ioredis';
+
+const SECRET = 'bench-secret-bench-secret-bench-secret-00';
+const TTL_MS = 1_800_000;
+
+@Controller()
+class TidyController {
+  @Post('auth/login')
+  @HttpCode(201)
+  login(@Session() s: HttpSession, @Body() body: { userId: string }): { userId: string } {
+    s.regenerate();
+    s.set('userId', body.userId);
+    return { userId: body.userId };
+  }
+
+  @Get('me')
+  me(@Session() s: HttpSession): { userId: string } {
+    const userId = s.get<string>('userId');
+    if (userId === undefined) throw new UnauthorizedException();
+    return { userId };
+  }
+
+  @Post('me/visits')
+  @HttpCode(200)
+  visits(@Session() s: HttpSession): { visits: number } {
+    if (s.get('userId') === undefined) throw new UnauthorizedException();
+    const visits = (s.get<number>('visits') ?? 0) + 1;
+    s.set('visits', visits);
+    return { visits };
+  }
+}
+
+type ExpressSession = { userId?: string; visits?: number; regenerate(cb: (err?: unknown) => void): void };
+type Req = { session: ExpressSession };
+
+@Controller()
+class IncumbentController {
+  @Post('auth/login')
+  @HttpCode(201)
+  async login(@Req() req: Req, @Body() body: { userId: string }): Promise<{ userId: string }> {
+    await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
+    req.session.userId = body.userId;
+    return { userId: body.userId };
+  }
+
+  @Get('me')
+  me(@Req() req: Req): { userId: string } {
+    const userId = req.session.userId;
+    if (userId === undefined) throw new UnauthorizedException();
+    return { userId };
+  }
+
+  @Post('me/visits')
+  @HttpCode(200)
+  visits(@Req() req: Req): { visits: number } {
+    if (req.session.userId === undefined) throw new UnauthorizedException();
+    req.session.visits = (req.session.visits ?? 0) + 1;
+    return { visits: req.session.visits };
+  }
+}
+
+/** No session at all: the ceiling any session library is measured against. */
+@Controller()
+class BareController {
+  @Get('me')
+  me(): { userId: string } {
+    return { userId: 'bench-user' };
+  }
+
+  @Post('auth/login')
+  @HttpCode(201)
+  login(@Body() body: { userId: string }, @Req() req: { res?: { setHeader(n: string, v: string): void } }): { userId: string } {
+    req.res?.setHeader('set-cookie', 'sid=none');
+    return { userId: body.userId };
+  }
+}
+
+@Module({})
+class BenchModule {
+  static tidykv(redisUrl: string, variant: string): DynamicModule {
+    return {
+      module: BenchModule,
+      imports: [
+        SessionModule.forRoot({
+          connection: { url: redisUrl },
+          secrets: [SECRET],
+          idleTimeoutMs: TTL_MS,
+          principal: variant === 'tidykv-principal' ? 'userId' : undefined,
+          asyncContext: variant !== 'tidykv-no-als',
+          nearCache: variant === 'tidykv-near-cache',
+        }),
+      ],
+      controllers: [TidyController],
+    };
+  }
+
+  static bare(): DynamicModule {
+    return { module: BenchModule, controllers: [BareController] };
+  }
+
+  static incumbent(): DynamicModule {
+    return { module: BenchModule, controllers: [IncumbentController] };
+  }
+}
+
+function exitOnSignal(close: () => Promise<void>): void {
+  const stop = (): void => void close().finally(() => process.exit(0));
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+async function main(): Promise<void> {
+  const [kind, redisUrl] = process.argv.slice(2);
+  if (kind === 'bare') {
+    const app = await NestFactory.create(BenchModule.bare(), { logger: false });
+    await app.listen(0, '127.0.0.1');
+    exitOnSignal(() => app.close());
+    process.stdout.write(`${(app.getHttpServer().address() as { port: number }).port}\n`);
+  } else if (kind === 'incumbent') {
+    const app = await NestFactory.create(BenchModule.incumbent(), { logger: false });
+    const client = new Redis(redisUrl);
+    app.use(
+      session({
+        store: new RedisStore({ client, prefix: 'sess:' }),
+        secret: SECRET,
+        resave: false,
+        saveUninitialized: false,
+        cookie: { maxAge: TTL_MS, httpOnly: true, sameSite: 'lax' },
+      }),
+    );
+    await app.listen(0, '127.0.0.1');
+    exitOnSignal(async () => {
+      await app.close();
+      await client.quit();
+    });
+    process.stdout.write(`${(app.getHttpServer().address() as { port: number }).port}\n`);
+  } else {
+    const app = await NestFactory.create(BenchModule.tidykv(redisUrl, kind), { logger: false });
+    await app.listen(0, '127.0.0.1');
+    exitOnSignal(() => app.close());
+    process.stdout.write(`${(app.getHttpServer().address() as { port: number }).port}\n`);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
