@@ -2,6 +2,7 @@ import type { RedisConnection } from '@tidykv/core';
 import { validateScanOptions, type ScanOptions } from './audit.options.js';
 import { foldPatterns, patternOf } from './key-pattern.classifier.js';
 import { walkKeyspace } from './internal/keyspace-walker.js';
+import { isNoScript, queueInspect, supportsReadOnlyScripts } from './internal/inspect-script.js';
 import { keyHash, openRun } from './internal/run-context.js';
 
 /** TTL buckets of {@link PatternStats.ttl}. `none` is a key without TTL: the usual leak. */
@@ -112,10 +113,11 @@ function mergeStats(into: PatternStats, from: PatternStats, max: number): void {
 /**
  * Walks the keyspace with SCAN (every master of a Cluster, or replicas with `replicas`) and
  * groups keys by pattern, with counts, TTL-less keys, types, TTL distribution, sampled memory and
- * largest keys. Sends only read commands: SCAN, TYPE, PTTL, MEMORY USAGE, DBSIZE.
+ * largest keys. Sends only read commands: SCAN, TYPE, PTTL, MEMORY USAGE, DBSIZE, INFO and EVALSHA_RO/EVAL_RO.
  *
- * TYPE and PTTL go out pipelined per SCAN batch with several batches in flight per node, so a
- * million keys take seconds. Resumable from `checkpoint`; stops after the current batch when
+ * TYPE and PTTL of a SCAN batch go out as one read-only script call (EVALSHA_RO, standalone Redis
+ * >= 7) or pipelined (Cluster), with several batches in flight per node, so a million keys take
+ * seconds. Resumable from `checkpoint`; stops after the current batch when
  * `signal` aborts.
  */
 export async function scanKeyspace(conn: RedisConnection, options: ScanOptions = {}): Promise<ScanReport> {
@@ -130,6 +132,10 @@ export async function scanKeyspace(conn: RedisConnection, options: ScanOptions =
   const state = (): ScanState => ({ patterns: [...patterns], vanished });
 
   try {
+    // One read-only script call per batch on standalone Redis >= 7; a Cluster batch spans slots, so
+    // there (and on older servers) TYPE and PTTL are pipelined per key.
+    const useScript = new Map<string, boolean>();
+    for (const n of run.nodes.nodes) useScript.set(n.id, !conn.isCluster && (await conn.run('info', () => supportsReadOnlyScripts(n.client))));
     const { interrupted } = await walkKeyspace<Seen[]>(
       run.nodes.nodes,
       run.cursors,
@@ -137,24 +143,44 @@ export async function scanKeyspace(conn: RedisConnection, options: ScanOptions =
       {
         async process(node, keys) {
           if (keys.length === 0) return [];
-          const p = node.client.pipeline();
-          const sampled: boolean[] = [];
-          for (const k of keys) {
-            if (!o.type) p.type(k);
-            p.pttl(k);
-            const s = threshold > 0 && keyHash(k) < threshold;
-            sampled.push(s);
-            if (s) p.call('MEMORY', 'USAGE', k, 'SAMPLES', o.memorySamples);
-          }
-          const replies = (await conn.run('scan batch', () => p.exec())) ?? [];
+          const sampled = keys.map((k) => threshold > 0 && keyHash(k) < threshold);
+          const batched = useScript.get(node.id) === true;
+          const send = async (cached: boolean) => {
+            const p = node.client.pipeline();
+            if (batched) queueInspect(p, keys, cached);
+            else {
+              for (const k of keys) {
+                if (!o.type) p.type(k);
+                p.pttl(k);
+              }
+            }
+            // MEMORY USAGE replies come last, in key order, after the inspection replies.
+            for (let i = 0; i < keys.length; i++) if (sampled[i]) p.call('MEMORY', 'USAGE', keys[i], 'SAMPLES', o.memorySamples);
+            return (await conn.run('scan batch', () => p.exec())) ?? [];
+          };
+          let replies = await send(true);
+          if (batched && isNoScript(replies[0]?.[0])) replies = await send(false);
           const out: Seen[] = [];
           let r = 0;
+          if (batched) {
+            const [err, flat] = replies[r++] as [Error | null, (string | number)[]];
+            if (err) throw err;
+            for (let i = 0; i < keys.length; i++) out.push({ key: keys[i], type: o.type ?? (flat[2 * i] as string), pttl: flat[2 * i + 1] as number, bytes: undefined });
+          } else {
+            for (let i = 0; i < keys.length; i++) {
+              const type = o.type ? o.type : (replies[r++][1] as string);
+              const pttlReply = replies[r++];
+              if (pttlReply[0]) throw pttlReply[0];
+              out.push({ key: keys[i], type, pttl: pttlReply[1] as number, bytes: undefined });
+            }
+          }
           for (let i = 0; i < keys.length; i++) {
-            const type = o.type ? o.type : (replies[r++][1] as string);
-            const pttlReply = replies[r++];
-            if (pttlReply[0]) throw pttlReply[0];
-            const bytes = sampled[i] ? (replies[r++][1] as number | null) : undefined;
-            out.push({ key: keys[i], type, pttl: pttlReply[1] as number, bytes: bytes ?? undefined });
+            if (sampled[i]) out[i].bytes = (replies[r++][1] as number | null) ?? undefined;
+          }
+          if (batched && o.type) {
+            // The script reports the real type; a key whose type changed since SCAN filtered it is skipped.
+            const flat = replies[0][1] as (string | number)[];
+            for (let i = 0; i < keys.length; i++) if (flat[2 * i] !== o.type) out[i].type = 'none';
           }
           return out;
         },

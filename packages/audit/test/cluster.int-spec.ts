@@ -41,7 +41,10 @@ describe('on a Redis Cluster (3 masters, 1 replica each)', () => {
     const r = await scanKeyspace(conn, { memorySampleRate: 1 });
     expect(r.nodes).toHaveLength(3);
     expect(r.keys).toBe(total);
-    expect(r.patterns.find((p) => p.pattern === 'user:<num>:profile')).toMatchObject({ keys: 600, keysWithoutTtl: 600 });
+    const users = r.patterns.find((p) => p.pattern === 'user:<num>:profile')!;
+    expect(users).toMatchObject({ keys: 600, keysWithoutTtl: 600, types: { string: 600 }, memorySampledKeys: 600 });
+    const sizes = await Promise.all(Array.from({ length: 600 }, (_, i) => client.call('MEMORY', 'USAGE', `user:${i}:profile`, 'SAMPLES', 5) as Promise<number>));
+    expect(users.memoryBytes).toBe(sizes.reduce((a, b) => a + b, 0));
   });
 
   it('scans the replicas instead with `replicas`, sending nothing to the masters', async () => {

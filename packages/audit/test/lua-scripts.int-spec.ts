@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Redis } from 'ioredis';
 import { TidyKvScriptError } from '@tidykv/core';
 import { startRedis, type RedisTestServer } from '@tidykv/testing';
+import { isNoScript, queueInspect } from '../src/internal/inspect-script.js';
 import { auditScripts, scriptOutcome } from '../src/internal/scripts.js';
 
 // One test per script: the reply, the keys it leaves and their PTTL.
@@ -82,6 +83,35 @@ describe('audit Lua scripts', () => {
     const pttl = await c.pttl('p:3:phantom');
     expect(pttl).toBeGreaterThan(30_000);
     expect(pttl).toBeLessThanOrEqual(40_000);
+  });
+
+  it('inspectKeys reports TYPE and PTTL of a batch read-only, also after SCRIPT FLUSH, and writes nothing', async () => {
+    await c.set('i:str', 'v', 'PX', 30_000);
+    await c.hset('i:hash', 'f', 'v');
+    await c.script('FLUSH');
+    const keys = ['i:str', 'i:hash', 'i:missing'];
+    let p = c.pipeline();
+    queueInspect(p, keys, true);
+    let [[err, reply]] = (await p.exec())!;
+    expect(isNoScript(err)).toBe(true);
+    p = c.pipeline();
+    queueInspect(p, keys, false);
+    [[err, reply]] = (await p.exec())!;
+    expect(err).toBeNull();
+    const flat = reply as (string | number)[];
+    expect([flat[0], flat[2], flat[3], flat[4], flat[5]]).toEqual(['string', 'hash', -1, 'none', -2]);
+    expect(flat[1]).toBeGreaterThan(20_000);
+    expect(flat[1]).toBeLessThanOrEqual(30_000);
+    // EVAL_RO cached the script: the next call goes by SHA.
+    p = c.pipeline();
+    queueInspect(p, keys, true);
+    [[err]] = (await p.exec())!;
+    expect(err).toBeNull();
+    expect(await c.exists('i:missing')).toBe(0);
+    expect(await c.pttl('i:hash')).toBe(-1);
+    const pttl = await c.pttl('i:str');
+    expect(pttl).toBeGreaterThan(20_000);
+    expect(pttl).toBeLessThanOrEqual(30_000);
   });
 
   it('maps every documented reply in one place and rejects unknown ones', () => {

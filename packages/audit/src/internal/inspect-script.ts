@@ -1,0 +1,29 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { ChainableCommander, Redis } from 'ioredis';
+
+// Loaded by hand rather than through LuaScriptSet: the script takes a variable number of keys and
+// must go out as EVALSHA_RO / EVAL_RO (read-only by contract), which defineCommand cannot send.
+const SOURCE = readFileSync(new URL('../../src/lua/inspectKeys-n.lua', import.meta.url), 'utf8');
+const SHA = createHash('sha1').update(SOURCE).digest('hex');
+
+/**
+ * True when `client` accepts EVAL_RO (Redis >= 7.0). The scanner then asks for TYPE and PTTL of a
+ * whole batch in one script call, which costs the client a fraction of 2 commands per key.
+ */
+export async function supportsReadOnlyScripts(client: Redis): Promise<boolean> {
+  const info = await client.info('server');
+  const major = Number(/redis_version:(\d+)/.exec(info)?.[1] ?? 0);
+  return major >= 7;
+}
+
+/** Queues the inspection of `keys` on a pipeline; `cached` false sends the source (after NOSCRIPT). */
+export function queueInspect(p: ChainableCommander, keys: string[], cached: boolean): void {
+  if (cached) p.call('EVALSHA_RO', SHA, keys.length, ...keys);
+  else p.call('EVAL_RO', SOURCE, keys.length, ...keys);
+}
+
+/** True for the reply error that means the server has not seen the script yet (restart, SCRIPT FLUSH, new replica). */
+export function isNoScript(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith('NOSCRIPT');
+}
