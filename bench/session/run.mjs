@@ -100,6 +100,13 @@ for (const kind of ['tidykv', 'incumbent', 'incumbent', 'tidykv']) {
   rounds[kind].push(await measure(kind));
   console.log(kind, JSON.stringify(rounds[kind].at(-1)));
 }
+// Opt-in variants, one round each, reported beside the defaults (not used for the target ratios).
+const variants = {};
+for (const kind of ['tidykv-near-cache', 'tidykv-no-als']) {
+  await probe.flushall();
+  variants[kind] = await measure(kind);
+  console.log(kind, JSON.stringify(variants[kind]));
+}
 const agg = (kind, c) => ({ rps: mean(rounds[kind].map((r) => r[c].rps)), p99: mean(rounds[kind].map((r) => r[c].p99)) });
 const mem = {
   tidykv: await memory('tidykv', /^tkv:s:/),
@@ -129,6 +136,14 @@ const md = `# @tidykv/session bench results
 | read \`GET /me\` | ${f(t.read.rps)} | ${f(i.read.rps)} | **${ratio(t.read.rps, i.read.rps)}x** | ${f(t.read.p99, 1)} | ${f(i.read.p99, 1)} | ${ratio(t.read.p99, i.read.p99)} |
 | write \`POST /me/visits\` | ${f(t.write.rps)} | ${f(i.write.rps)} | **${ratio(t.write.rps, i.write.rps)}x** | ${f(t.write.p99, 1)} | ${f(i.write.p99, 1)} | ${ratio(t.write.p99, i.write.p99)} |
 
+Opt-in variants (one round each, same run; ratios against the anchor's means above):
+
+| variant | read req/s | read ratio | read p99 ms | write req/s | write ratio | write p99 ms |
+|---|---:|---:|---:|---:|---:|---:|
+${Object.entries(variants)
+  .map(([k, v]) => `| ${k === 'tidykv-near-cache' ? '`nearCache: true` (reads served in process, 0 commands)' : '`asyncContext: false` (no AsyncLocalStorage)'} | ${f(v.read.rps)} | ${ratio(v.read.rps, i.read.rps)}x | ${f(v.read.p99, 1)} | ${f(v.write.rps)} | ${ratio(v.write.rps, i.write.rps)}x | ${f(v.write.p99, 1)} |`)
+  .join('\n')}
+
 Redis memory per session holding a userId and a visits counter (MEMORY USAGE summed over every key, divided by ${SESSIONS_FOR_MEMORY} sessions):
 
 | | bytes per session | ratio vs anchor |
@@ -139,7 +154,7 @@ Redis memory per session holding a userId and a visits counter (MEMORY USAGE sum
 
 Targets: read >= 1.3x, write >= 1.2x, p99 no worse, memory <= 0.7x.
 
-Raw rounds: \`${JSON.stringify(rounds)}\`
+Raw rounds: \`${JSON.stringify({ ...rounds, ...variants })}\`
 `;
 writeFileSync(new URL('RESULTS.md', import.meta.url), md);
 console.log(md);

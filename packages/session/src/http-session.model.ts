@@ -53,6 +53,7 @@ export class HttpSession {
   private queue: Promise<unknown> = Promise.resolve();
   private flushError: unknown;
   private pendingFlushes = 0;
+  private queued = 0;
   /** What the response must carry: a new signed id, a cleared cookie, or nothing. */
   transportChange: 'set' | 'clear' | undefined;
   /** The outcome of the most recent save of this request, if any. */
@@ -237,7 +238,7 @@ export class HttpSession {
     this.loaded = true;
     this.sets.clear();
     this.dels.clear();
-    if (id !== undefined) await this.store.track(this.store.destroy(id));
+    if (id !== undefined) await this.store.destroy(id);
     if (this.requestedId !== undefined || id !== undefined) this.transportChange = 'clear';
     this.lastSave = { status: 'invalidated' };
   }
@@ -261,8 +262,12 @@ export class HttpSession {
    * The end of the request calls it too, so calling it is only needed to learn the outcome early.
    */
   save(): Promise<SaveOutcome> {
+    this.queued++;
     const run = this.queue.then(() => this.saveNow());
-    this.queue = run.catch(() => undefined);
+    this.queue = run.then(
+      () => void this.queued--,
+      () => void this.queued--,
+    );
     return run;
   }
 
@@ -278,7 +283,10 @@ export class HttpSession {
    * undefined synchronously when there is nothing to do, so read-only requests allocate no promise.
    */
   commit(): Promise<SaveOutcome> | undefined {
-    if (this.pendingFlushes === 0 && this.flushError === undefined && this.idle) return undefined;
+    if (this.pendingFlushes === 0 && this.flushError === undefined) {
+      if (this.idle) return undefined;
+      if (this.queued === 0) return this.saveNow();
+    }
     return this.queue.then(() => {
       if (this.flushError !== undefined) throw this.flushError;
       return this.saveNow();
@@ -333,7 +341,7 @@ export class HttpSession {
       if (delta.sets.size === 0) return this.finish({ status: 'unchanged' });
       // Never reuse the id the client sent for a session Redis does not know: that is session fixation.
       const id = newSessionId(principal !== undefined ? principalTag(principal) : randomTag());
-      outcome = await store.track(store.create(id, delta.sets, delta.idleOverrideMs));
+      outcome = await store.create(id, delta.sets, delta.idleOverrideMs);
       if (outcome === 'written') {
         this.stored = { id, attributes: delta.sets, createdAt: Date.now(), lastAccessedAt: Date.now(), idleTimeoutMs: delta.idleOverrideMs > 0 ? delta.idleOverrideMs : undefined };
         this.currentId = id;
@@ -356,15 +364,13 @@ export class HttpSession {
       }
       const newId = newSessionId(principal !== undefined ? principalTag(principal) : tagOf(oldId));
       const d = delta;
-      outcome = await store.track(
-        store.rename(oldId, newId, d, () => {
-          const attributes = new Map(this.stored?.attributes);
-          for (const [f, v] of d.sets) attributes.set(f, v);
-          for (const f of d.dels) attributes.delete(f);
-          const ov = d.idleOverrideMs === -1 ? (this.stored?.idleTimeoutMs ?? 0) : d.idleOverrideMs;
-          return { attributes, createdAt: this.stored?.createdAt ?? 0, idleOverrideMs: ov };
-        }),
-      );
+      outcome = await store.rename(oldId, newId, d, () => {
+        const attributes = new Map(this.stored?.attributes);
+        for (const [f, v] of d.sets) attributes.set(f, v);
+        for (const f of d.dels) attributes.delete(f);
+        const ov = d.idleOverrideMs === -1 ? (this.stored?.idleTimeoutMs ?? 0) : d.idleOverrideMs;
+        return { attributes, createdAt: this.stored?.createdAt ?? 0, idleOverrideMs: ov };
+      });
       this.regeneratePending = false;
       if (outcome === 'written') {
         this.currentId = newId;
@@ -380,8 +386,8 @@ export class HttpSession {
       this.clearPending();
       return this.finish({ status: buffered ? 'buffered' : 'unchanged' });
     }
-    outcome = await store.track(store.save(oldId, delta));
-    return this.applied(outcome, 'saved', delta);
+    const d = delta;
+    return store.save(oldId, d).then((o) => this.applied(o, 'saved', d));
   }
 
   private applied(outcome: WriteOutcome, status: SaveStatus, delta: SessionDelta): SaveOutcome {

@@ -41,7 +41,9 @@ export class SessionStore {
   private readonly sessionPrefixLength: number;
   readonly nearCache: NearCache | undefined;
   private readonly lazy = new Map<string, LazyEntry>();
-  private readonly inflight = new Set<Promise<unknown>>();
+  /** Commands in flight; shutdown waits until it is back to 0. */
+  private inflight = 0;
+  private idleWaiters: (() => void)[] = [];
   private readonly pf: string;
 
   constructor(readonly options: ResolvedSessionOptions) {
@@ -63,14 +65,19 @@ export class SessionStore {
   private exec<T>(operation: string, fn: (c: Redis | Cluster) => Promise<T>): Promise<T>;
   private exec<T, R>(operation: string, fn: (c: Redis | Cluster) => Promise<T>, then: (reply: T) => R): Promise<R>;
   private exec<T, R>(operation: string, fn: (c: Redis | Cluster) => Promise<T>, then?: (reply: T) => R): Promise<T | R> {
-    if (!this.connection.owned) {
-      const p = this.connection.run(operation, fn);
-      return then ? p.then(then) : p;
-    }
+    this.inflight++;
+    const sent = this.connection.owned ? fn(this.connection.client) : this.connection.run(operation, fn);
     // One continuation for both outcomes: every promise costs more once AsyncLocalStorage is on.
-    return fn(this.connection.client).then(then, (err: unknown) => {
-      throw isConnectionError(err) ? new RedisUnavailableError(operation, err) : err;
-    });
+    return sent.then(
+      (reply) => {
+        this.settled();
+        return then ? then(reply) : reply;
+      },
+      (err: unknown) => {
+        this.settled();
+        throw isConnectionError(err) ? new RedisUnavailableError(operation, err) : err;
+      },
+    );
   }
 
   /** Starts the near-cache's tracking connections, when configured. */
@@ -102,17 +109,18 @@ export class SessionStore {
     return [this.options.idleTimeoutMs, this.options.absoluteTimeoutMs];
   }
 
-  /** Tracks a save so that shutdown can wait for it. */
-  track<T>(p: Promise<T>): Promise<T> {
-    this.inflight.add(p);
-    const done = (): void => void this.inflight.delete(p);
-    p.then(done, done);
-    return p;
+  /** Waits for every command in flight (shutdown). */
+  drain(): Promise<void> {
+    if (this.inflight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Waits for every in-flight save (shutdown). */
-  async drain(): Promise<void> {
-    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+  private settled(): void {
+    if (--this.inflight === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
   }
 
   /**
@@ -224,13 +232,14 @@ export class SessionStore {
   }
 
   /** Creates a session in one command. `createdAt` 0 means now. */
-  async create(id: string, attributes: ReadonlyMap<string, string>, idleOverrideMs: number, createdAt = 0): Promise<WriteOutcome> {
+  create(id: string, attributes: ReadonlyMap<string, string>, idleOverrideMs: number, createdAt = 0): Promise<WriteOutcome> {
     const args: (string | number)[] = [...this.base, this.pf, id, createdAt, Math.max(0, idleOverrideMs)];
     for (const [f, v] of attributes) args.push(f, v);
-    const reply = await this.exec('session create', (c) =>
-      SCRIPTS.run<number>(c, 'createSession', [this.sessionKey(id), this.indexKey(tagOf(id))], args),
+    return this.exec(
+      'session create',
+      (c) => SCRIPTS.run<number>(c, 'createSession', [this.sessionKey(id), this.indexKey(tagOf(id))], args),
+      (reply): WriteOutcome => (mapScriptReply('createSession', reply) === 'ok' ? 'written' : 'dropped'),
     );
-    return mapScriptReply('createSession', reply) === 'ok' ? 'written' : 'dropped';
   }
 
   private deltaArgs(d: SessionDelta): (string | number)[] {
@@ -241,19 +250,24 @@ export class SessionStore {
   }
 
   /** Applies a delta to an existing session in one command; `dropped` if the session is gone. */
-  async save(id: string, delta: SessionDelta): Promise<WriteOutcome> {
+  save(id: string, delta: SessionDelta): Promise<WriteOutcome> {
     this.nearCache?.delete(id);
-    const reply = await this.exec('session save', (c) =>
-      SCRIPTS.run<number>(c, 'saveSession', [this.sessionKey(id), this.indexKey(tagOf(id))], [
-        ...this.base,
-        this.options.touchIntervalMs,
-        this.pf,
-        id,
-        ...this.deltaArgs(delta),
-      ]),
+    return this.exec(
+      'session save',
+      (c) =>
+        SCRIPTS.run<number>(c, 'saveSession', [this.sessionKey(id), this.indexKey(tagOf(id))], [
+          ...this.base,
+          this.options.touchIntervalMs,
+          this.pf,
+          id,
+          ...this.deltaArgs(delta),
+        ]),
+      (reply): WriteOutcome => {
+        // Dropped again once the reply is in: a load that raced this write must not stay cached.
+        this.nearCache?.delete(id);
+        return mapScriptReply('saveSession', reply) === 'ok' ? 'written' : 'dropped';
+      },
     );
-    this.nearCache?.delete(id);
-    return mapScriptReply('saveSession', reply) === 'ok' ? 'written' : 'dropped';
   }
 
   /**
