@@ -113,7 +113,7 @@ export async function fixLeaks(conn: RedisConnection, options: FixOptions): Prom
     const tally = newTally(saved?.tally);
     const expire = { ...(saved?.expire ?? { keysWithoutTtl: 0, expired: 0, skipped: 0 }) };
     const pruner = new Pruner(conn, o.apply, log, saved?.prune);
-    const engine = new OrphanEngine(conn, o, tally.keyspaces, pruner);
+    const engine = new OrphanEngine(conn, o, tally.keyspaces, pruner, run.limiter);
     if (o.pruneOrphans) await engine.discover(run.nodes.nodes, o.signal);
     const state = (): FixState => ({ tally, prune: pruner.counters, expire });
 

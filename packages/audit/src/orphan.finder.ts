@@ -109,7 +109,7 @@ export async function findOrphans(conn: RedisConnection, options: OrphanOptions 
   const run = await openRun<OrphanTally>(conn, 'orphans', fingerprint, o);
   try {
     const tally = newTally(run.saved?.state);
-    const engine = new OrphanEngine(conn, o, tally.keyspaces);
+    const engine = new OrphanEngine(conn, o, tally.keyspaces, undefined, run.limiter);
     await engine.discover(run.nodes.nodes, o.signal);
     const { interrupted } = await walkKeyspace<OrphanBatch>(
       run.nodes.nodes,

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
-import { eventually, startRedis, type RedisTestServer } from '@tidykv/testing';
+import { RedisProcess, eventually, startRedis, type RedisTestServer } from '@tidykv/testing';
 import { send, type Cmd } from './seed.helper.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -42,6 +42,11 @@ function closedPort(): Promise<number> {
 
 // The CLI runs as a real process (exit codes, SIGINT, TTY detection), so it needs the built
 // dist: `npm test` builds first, and this suite builds too so a local run never uses stale code.
+beforeAll(() => {
+  const build = spawnSync('npx', ['tsc', '-b', 'packages/audit'], { cwd: ROOT, encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`tsc -b packages/audit failed:\n${build.stdout}${build.stderr}`);
+}, 120_000);
+
 describe('tidykv-audit CLI', () => {
   let server: RedisTestServer;
   let client: Redis;
@@ -49,8 +54,6 @@ describe('tidykv-audit CLI', () => {
   let url: string;
 
   beforeAll(async () => {
-    const build = spawnSync('npx', ['tsc', '-b', 'packages/audit'], { cwd: ROOT, encoding: 'utf8' });
-    if (build.status !== 0) throw new Error(`tsc -b packages/audit failed:\n${build.stdout}${build.stderr}`);
     server = await startRedis({ own: true });
     client = server.client();
     const cmds: Cmd[] = [];
@@ -59,7 +62,7 @@ describe('tidykv-audit CLI', () => {
     await send(client, cmds);
     url = server.url;
     dir = mkdtempSync(join(tmpdir(), 'tidykv-audit-cli-'));
-  }, 120_000);
+  });
   afterAll(async () => {
     await server.close();
     rmSync(dir, { recursive: true, force: true });
@@ -193,4 +196,58 @@ describe('tidykv-audit CLI', () => {
       rmSync(profile, { recursive: true, force: true });
     }
   }, 90_000);
+});
+
+function openssl(args: string[], cwd: string): void {
+  const r = spawnSync('openssl', args, { cwd, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`openssl ${args.join(' ')} failed: ${r.stderr}`);
+}
+
+describe('tidykv-audit over TLS with a read-only ACL user', () => {
+  let proc: RedisProcess;
+  let tlsPort: number;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tidykv-audit-tls-'));
+    openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=tidykv-test-ca'], dir);
+    openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'srv.key', '-out', 'srv.csr', '-subj', '/CN=localhost'], dir);
+    writeFileSync(join(dir, 'ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost');
+    openssl(['x509', '-req', '-in', 'srv.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'srv.crt', '-days', '2', '-extfile', 'ext'], dir);
+    tlsPort = await closedPort();
+    // The plain port stays open for the fixture's readiness probe and the seeding; the CLI uses TLS only.
+    proc = await RedisProcess.start({
+      args: ['--tls-port', String(tlsPort), '--tls-cert-file', join(dir, 'srv.crt'), '--tls-key-file', join(dir, 'srv.key'), '--tls-ca-cert-file', join(dir, 'ca.crt'), '--tls-auth-clients', 'no'],
+    });
+    const admin = proc.client();
+    // A user that can read but not write: if the auditor sent any write, Redis would refuse it.
+    await admin.call('ACL', 'SETUSER', 'auditor', 'on', '>audit-pw', '~*', '-@all', '+@read', '+@connection', '+info', '+evalsha_ro', '+eval_ro', '+client|setname');
+    await send(admin, [
+      ['SET', 'user:1:name', 'a'],
+      ['SET', 'user:2:name', 'b', 'EX', 100],
+      ['HSET', 'spring:session:sessions:9b2f5c1e-3d4a-4b6c-8d7e-0f1a2b3c4d5e', 'lastAccessedTime', '1'],
+    ]);
+  });
+  afterAll(async () => {
+    await proc.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('scan and orphans succeed with read permissions only; fix is refused by Redis and exits 2', async () => {
+    const flags = ['--url', `rediss://127.0.0.1:${tlsPort}`, '--user', 'auditor', '--tls-ca', join(dir, 'ca.crt')];
+    const env = { TIDYKV_AUDIT_PASSWORD: 'audit-pw' };
+    const scan = await run(['scan', ...flags, '--json', '--sample-rate', '1'], env);
+    expect(scan.stderr).toBe('');
+    expect(scan.code).toBe(1);
+    expect(JSON.parse(scan.stdout)).toMatchObject({ keys: 3, keysWithoutTtl: 2 });
+    const orphans = await run(['orphans', ...flags, '--json'], env);
+    expect(orphans.stderr).toBe('');
+    expect(orphans.code).toBe(1);
+    expect(JSON.parse(orphans.stdout).totals['spring-session-partial']).toMatchObject({ keys: 1 });
+    const fix = await run(['fix', ...flags, '--prune-orphans', '--apply', '--log', join(dir, 'fix.jsonl')], env);
+    expect(fix.code).toBe(2);
+    expect(fix.stderr).toMatch(/NOPERM|no permissions/i);
+    const wrongCa = await run(['scan', '--url', `rediss://127.0.0.1:${tlsPort}`, '--user', 'auditor', '--connect-timeout', '1000', '--command-timeout', '1500'], env);
+    expect(wrongCa.code).toBe(2);
+  });
 });

@@ -3,6 +3,7 @@ import { encodeKeyPart, type RedisConnection } from '@tidykv/core';
 import type { IndexRule, ResolvedOrphanOptions } from '../audit.options.js';
 import type { OrphanFinding, OrphanKind } from '../orphan.finder.js';
 import type { ScanNode } from './nodes.js';
+import type { RateLimiter } from './rate-limiter.js';
 
 /** Spring Session stores the principal index under this index name. */
 export const SPRING_PRINCIPAL_INDEX = 'org.springframework.session.FindByIndexNameSessionRepository.PRINCIPAL_NAME_INDEX_NAME';
@@ -122,6 +123,7 @@ export class OrphanEngine {
     private readonly o: Options,
     keyspaces: Iterable<string>,
     private readonly actions?: OrphanActions,
+    private readonly limiter?: RateLimiter,
   ) {
     this.keyspaces = new Set([...o.springDataKeyspaces, ...keyspaces]);
     this.rules = o.indexRules.map((rule) => ({ rule, regex: globToRegex(rule.match) }));
@@ -334,6 +336,8 @@ export class OrphanEngine {
           : node.client.zscan(c.key, cursor, 'COUNT', this.o.memberBatch),
       )) as [string, string[]];
       cursor = next;
+      // Members checked count against --rate like keys walked: each costs the server an EXISTS.
+      await this.limiter?.take(c.type === 'set' ? raw.length : raw.length / 2);
       const members: { member: string; score?: number }[] = [];
       if (c.type === 'set') for (const m of raw) members.push({ member: m });
       else for (let i = 0; i < raw.length; i += 2) members.push({ member: raw[i], score: Number(raw[i + 1]) });
