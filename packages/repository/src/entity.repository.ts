@@ -150,7 +150,7 @@ export class EntityRepository<T extends object> {
   /** The entity `id`, or null when it does not exist (never an empty "ghost" object). One round trip. */
   async findById(id: string): Promise<T | null> {
     const key = this.keyOf(id);
-    const raw = await this.context.connection.run('repository.findById', (c) => c.hgetall(key));
+    const raw = await this.context.run('repository.findById', (c) => c.hgetall(key));
     return this.codec.decode<T>(key, id, raw);
   }
 
@@ -160,20 +160,20 @@ export class EntityRepository<T extends object> {
    */
   async findManyById(ids: readonly string[]): Promise<(T | null)[]> {
     const keys = ids.map((id) => this.keyOf(id));
-    const raws = await this.context.connection.run('repository.findManyById', (c) => this.readHashes(c, keys));
+    const raws = await this.context.run('repository.findManyById', (c) => this.readHashes(c, keys));
     return raws.map((raw, i) => this.codec.decode<T>(keys[i], ids[i], raw));
   }
 
   /** True when entity `id` exists. */
   async exists(id: string): Promise<boolean> {
     const key = this.keyOf(id);
-    return (await this.context.connection.run('repository.exists', (c) => c.exists(key))) === 1;
+    return (await this.context.run('repository.exists', (c) => c.exists(key))) === 1;
   }
 
   /** Remaining TTL of entity `id` in seconds: Infinity when it has none, null when it does not exist. */
   async ttl(id: string): Promise<number | null> {
     const key = this.keyOf(id);
-    const pttl = await this.context.connection.run('repository.ttl', (c) => c.pttl(key));
+    const pttl = await this.context.run('repository.ttl', (c) => c.pttl(key));
     if (pttl === -2) return null;
     return pttl === -1 ? Infinity : pttl / 1000;
   }
@@ -223,7 +223,7 @@ export class EntityRepository<T extends object> {
     for (const node of nodes) {
       let cursor = '0';
       do {
-        const [next, keys] = await this.context.connection.run('repository.ids', () => node.scan(cursor, 'MATCH', pattern, 'COUNT', count));
+        const [next, keys] = await this.context.run('repository.ids', () => node.scan(cursor, 'MATCH', pattern, 'COUNT', count));
         cursor = next;
         for (const key of keys) {
           // MATCH is a glob: re-check the exact shape, so a stray key cannot pass for an entity.
@@ -261,7 +261,7 @@ export class EntityRepository<T extends object> {
     args: (blocks: (string | number)[]) => (string | number)[],
   ): Promise<EntityWriteOutcome> {
     const hashKey = this.keyOf(id);
-    const conn = this.context.connection;
+    const conn = this.context;
     if (this.context.isCluster || specs.length === 0) {
       const blocks = specs.flatMap((s) => [s.prop, 'enc' in s ? s.enc : '', 0, '*', 0]);
       const reply = await conn.run(`repository.${op}`, (c) => runEntityScript(c, script, [hashKey], args(blocks)));
@@ -300,7 +300,7 @@ export class EntityRepository<T extends object> {
     if (specs.length === 0) {
       // Nothing to clean up: a plain UNLINK is the whole delete.
       const key = this.keyOf(id);
-      return (await this.context.connection.run('repository.delete', (c) => c.unlink(key))) === 1;
+      return (await this.context.run('repository.delete', (c) => c.unlink(key))) === 1;
     }
     const outcome = await this.write('delete', 'deleteEntity', id, specs, guess, (blocks) => [id, specs.length, ...blocks]);
     return outcome.kind === 'done';
@@ -365,7 +365,7 @@ export class EntityRepository<T extends object> {
     const part = this.codec.indexPart(property, value);
     const enc = this.codec.encodeValue(property, value);
     const indexKey = this.indexKeyOf(property, part);
-    return this.context.connection.run(op, async (c) => {
+    return this.context.run(op, async (c) => {
       const ids = await runEntityScript<string[]>(c, 'findIndex', [indexKey], []);
       const keys = ids.map((id) => this.keyOf(id));
       if (want === 'count') {
@@ -395,7 +395,7 @@ export class EntityRepository<T extends object> {
       if (oldPart !== undefined && oldPart !== newPart) calls.push([this.indexKeyOf(s.prop, oldPart), 'del']);
       if (newPart !== undefined) calls.push([this.indexKeyOf(s.prop, newPart), score]);
     });
-    await this.context.connection.run(`repository.${op}`, (c) =>
+    await this.context.run(`repository.${op}`, (c) =>
       Promise.all(calls.map(([key, arg]) => runEntityScript(c, 'setIndexEntry', [key], [id, arg]))),
     );
   }
