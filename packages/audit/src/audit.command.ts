@@ -213,7 +213,6 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
         fixLeaks(conn, {
           ...run,
           ...orphanOptions(f),
-          replicas: false,
           apply: Boolean(f.apply),
           expireSeconds,
           pruneOrphans: Boolean(f.pruneOrphans),
