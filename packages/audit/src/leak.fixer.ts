@@ -151,6 +151,8 @@ export async function fixLeaks(conn: RedisConnection, options: FixOptions): Prom
             }
             await log.append(entries);
           }
+          // The set only bridges prune and expire within this batch; keeping it would grow with the keyspace.
+          for (const k of seen) pruner.unlinked.delete(k.key);
           return { orphans, expire: ex };
         },
         async commit(_node, batch, complete) {

@@ -86,4 +86,13 @@ describe('on a Redis Cluster (3 masters, 1 replica each)', () => {
     expect(diffSnapshots(before, after, new Set([...seed.orphanKeys.values()].flat()), seed.deadMembers)).toEqual([]);
     expect((await findOrphans(conn)).findingsTotal).toBe(0);
   });
+
+  it('fix --expire gives TTL-less keys a TTL with EXPIRE NX on every master', async () => {
+    await client.set('user:ttl:1', 'v', 'PX', 90_000);
+    const r = await fixLeaks(conn, { expireSeconds: 600, match: 'user:*', apply: true, logFile: join(dir, 'expire.jsonl') });
+    expect(r.expire).toEqual({ seconds: 600, keysWithoutTtl: 600, expired: 600, skipped: 0 });
+    const pttls = await Promise.all(Array.from({ length: 600 }, (_, i) => client.pttl(`user:${i}:profile`)));
+    expect(pttls.every((p) => p > 590_000 && p <= 600_000)).toBe(true);
+    expect(await client.pttl('user:ttl:1')).toBeLessThanOrEqual(90_000);
+  });
 });

@@ -43,7 +43,7 @@ function resultText(o: ScriptOutcome): string {
  */
 export class Pruner implements OrphanActions {
   readonly counters: PruneCounters = { membersRemoved: 0, membersKept: 0, membersRestored: 0, keysUnlinked: 0, keysKept: 0 };
-  /** Keys unlinked in this run, so that `--expire` in the same batch leaves them alone. */
+  /** Keys unlinked (or, in a dry run, due to be) in the current batches, so that `--expire` leaves them alone. */
   readonly unlinked = new Set<string>();
 
   constructor(
@@ -141,6 +141,8 @@ export class Pruner implements OrphanActions {
     if (!this.apply) {
       for (const k of orphans) {
         this.counters.keysUnlinked++;
+        // A dry run of --expire in the same batch must not count keys that pruning would unlink.
+        this.unlinked.add(k.key);
         entries.push(this.entry({ action: 'unlink', key: k.key, kind: k.kind, result: 'dry run' }));
       }
       await this.log.append(entries);
