@@ -76,6 +76,8 @@ describe('@tidykv/session on Express, standalone Redis', () => {
     const [k] = await listKeys(probe);
     expect(k.type).toBe('hash');
     expect(k.pttl).toBeGreaterThan(59_000);
+    const stats = await countCommands(probe, () => new Agent(app.url).post('/s/set', { n: 1 }));
+    expect(scriptCalls(stats.counts)).toBe(1);
   });
 
   it('a read-only request loads in one command and reuses the loaded session however often it reads', async () => {

@@ -42,6 +42,9 @@ export class NearCache {
       this.ready = false;
       this.clear();
     };
+    // Outages surface through the data connection's typed errors; here they only disable the cache.
+    this.sub.on('error', () => undefined);
+    this.tracker.on('error', () => undefined);
     this.sub.on('close', lost);
     this.tracker.on('close', lost);
     // A reconnect gives the subscriber a new client id and the tracker a fresh connection: re-arm both.
