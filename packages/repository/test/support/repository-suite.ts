@@ -302,6 +302,20 @@ export function repositorySuite(name: string, start: () => Promise<SuiteTarget>)
         expect(await dbSize(target.inspect)).toBe(6);
       });
 
+      it('never returns or counts an entity that vanished behind the index\'s back (eviction, FLUSH) or a stale member', async () => {
+        await devices.save(make(Device, { id: 'kept', userId: 'u' }));
+        await devices.save(make(Device, { id: 'evicted', userId: 'u' }));
+        await devices.save(make(Device, { id: 'elsewhere', userId: 'w' }));
+        // What eviction does: the hash disappears, the index is not told.
+        await target.inspect.del(devices.keyOf('evicted'));
+        // What a Cluster write interrupted between its two steps can leave: a member whose entity holds another value.
+        await target.inspect.zadd(ctx.indexKey('device', 'userId', 'u'), '+inf', 'elsewhere');
+        expect((await devices.findBy('userId', 'u')).map((d) => d.id)).toEqual(['kept']);
+        expect(await devices.countBy('userId', 'u')).toBe(1);
+        expect(await devices.deleteBy('userId', 'u')).toBe(1);
+        expect(await devices.findById('elsewhere')).not.toBeNull();
+      });
+
       it('refuses queries on properties without @Indexed at run time too', async () => {
         await expect(tokens.findBy('device' as never, 'x' as never)).rejects.toMatchObject({ code: 'TIDYKV_ENTITY_METADATA' });
       });
