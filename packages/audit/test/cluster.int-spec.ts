@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Cluster } from 'ioredis';
@@ -94,5 +94,30 @@ describe('on a Redis Cluster (3 masters, 1 replica each)', () => {
     const pttls = await Promise.all(Array.from({ length: 600 }, (_, i) => client.pttl(`user:${i}:profile`)));
     expect(pttls.every((p) => p > 590_000 && p <= 600_000)).toBe(true);
     expect(await client.pttl('user:ttl:1')).toBeLessThanOrEqual(90_000);
+  });
+
+  it('puts back a member whose target re-appears while it is being removed across slots', async () => {
+    // Reproduces the race deterministically: the app re-creates order:o2 right after our SREM.
+    await client.sadd('order', 'o1', 'o2', 'o3');
+    await client.hset('order:o3', 'total', '1');
+    const logFile = join(dir, 'race.jsonl');
+    const raceConn = RedisConnection.create({ cluster: { nodes: cluster.seeds } });
+    const router = raceConn.client as Cluster;
+    const srem = router.srem.bind(router) as (...a: unknown[]) => Promise<number>;
+    (router as unknown as { srem: unknown }).srem = async (...args: unknown[]) => {
+      const removed = await srem(...args);
+      await client.hset('order:o2', 'total', '2');
+      return removed;
+    };
+    try {
+      const r = await fixLeaks(raceConn, { pruneOrphans: true, apply: true, match: 'order', springDataKeyspaces: ['order'], logFile });
+      expect(r.prune).toMatchObject({ membersRemoved: 1, membersRestored: 1 });
+      expect((await client.smembers('order')).sort()).toEqual(['o2', 'o3']);
+      const log = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { action: string; member: string; result: string });
+      expect(log.filter((e) => e.action === 'restore-member').map((e) => e.member)).toEqual(['o2']);
+      expect(log.filter((e) => e.action === 'remove-member' && e.result === 'done').map((e) => e.member)).toEqual(['o1']);
+    } finally {
+      await raceConn.close();
+    }
   });
 });
