@@ -91,7 +91,7 @@ class BenchModule {
       module: BenchModule,
       imports: [
         SessionModule.forRoot({
-          connection: { url: redisUrl },
+          connection: { url: redisUrl, redisOptions: variant === 'tidykv-no-ap' ? { enableAutoPipelining: false } : {} },
           secrets: [SECRET],
           idleTimeoutMs: TTL_MS,
           principal: variant === 'tidykv-principal' ? 'userId' : undefined,

@@ -22,7 +22,7 @@ export class SessionMiddleware implements NestMiddleware {
     const id = unsignSessionId(Array.isArray(signed) ? signed[0] : signed, o.secrets);
     const session = new HttpSession(this.store, id);
     (req as unknown as Record<symbol, unknown>)[SESSION_REQUEST_KEY] = session;
-    if (o.asyncContext) sessionStorage.run(session, next);
+    if (this.store.asyncContextActive) sessionStorage.run(session, next);
     else next();
   }
 }

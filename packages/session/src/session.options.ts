@@ -94,10 +94,12 @@ export interface SessionModuleOptions {
   codec?: Codec;
   /**
    * Run each request inside AsyncLocalStorage so that `SessionAccessor` works in guards, services
-   * and interceptors. On Node 20 AsyncLocalStorage taxes every promise of the process (about 10-15%
-   * throughput in the bench); apps that only use `@Session()` may turn it off. Default: `true`.
+   * and interceptors. On Node 20 AsyncLocalStorage taxes every promise of the process (10-15%
+   * throughput in the bench), so `'auto'` turns it on only when some provider, controller, guard or
+   * interceptor injects `SessionAccessor` (found at start-up); `true` forces it on (e.g. when the
+   * accessor is fetched with `ModuleRef.get`), `false` off. Default: `'auto'`.
    */
-  asyncContext?: boolean;
+  asyncContext?: boolean | 'auto';
 }
 
 /** Defaults of {@link SessionModuleOptions}. */
@@ -113,7 +115,7 @@ export const DEFAULT_SESSION_OPTIONS = Object.freeze({
   lazyAttributes: Object.freeze([]) as readonly string[],
   cookie: Object.freeze({ name: 'sid', secure: false, sameSite: 'lax' as const, httpOnly: true, path: '/' }),
   nearCache: Object.freeze({ max: 10_000, maxStalenessMs: 5_000 }),
-  asyncContext: true,
+  asyncContext: 'auto' as boolean | 'auto',
 });
 
 const P = 'SessionModule';
@@ -180,8 +182,8 @@ export function validateSessionOptions(options: SessionModuleOptions): SessionMo
     throw TidyKvConfigError.invalid(`${P}.nearCache`, nc, 'false on Redis Cluster', 'Client tracking is per node on Cluster and not supported yet; use the near-cache with standalone or Sentinel Redis.');
   }
   if (options.codec !== undefined) validateCodec(options.codec, `${P}.codec`);
-  if (options.asyncContext !== undefined && typeof options.asyncContext !== 'boolean') {
-    throw TidyKvConfigError.invalid(`${P}.asyncContext`, options.asyncContext, 'true or false');
+  if (options.asyncContext !== undefined && typeof options.asyncContext !== 'boolean' && options.asyncContext !== 'auto') {
+    throw TidyKvConfigError.invalid(`${P}.asyncContext`, options.asyncContext, "true, false or 'auto'");
   }
   return options;
 }
@@ -227,7 +229,7 @@ export interface ResolvedSessionOptions {
   readonly lazyAttributes: ReadonlySet<string>;
   readonly nearCache: Required<SessionNearCacheOptions> | undefined;
   readonly codec: Codec;
-  readonly asyncContext: boolean;
+  readonly asyncContext: boolean | 'auto';
 }
 
 /** Validates `options` and merges the defaults (with `??`, so `0` stays `0`). */

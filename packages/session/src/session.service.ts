@@ -1,4 +1,6 @@
-import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { ModulesContainer } from '@nestjs/core';
+import { SessionAccessor } from './session-accessor.service.js';
 import { TidyKvConfigError } from '@tidykv/core';
 import type { SessionStore } from './internal/session-store.js';
 import { SESSION_STORE } from './session.constants.js';
@@ -16,8 +18,30 @@ export interface PrincipalSession {
  * Redis connection: in-flight saves finish before it closes.
  */
 @Injectable()
-export class SessionService implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
-  constructor(@Inject(SESSION_STORE) private readonly store: SessionStore) {}
+export class SessionService implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  constructor(
+    @Inject(SESSION_STORE) private readonly store: SessionStore,
+    private readonly modules: ModulesContainer,
+  ) {}
+
+  /** @internal With `asyncContext: 'auto'`, turns AsyncLocalStorage on only if something injects SessionAccessor. */
+  onModuleInit(): void {
+    if (this.store.options.asyncContext === 'auto') this.store.asyncContextActive = this.accessorInjected();
+  }
+
+  private accessorInjected(): boolean {
+    // Every instance is resolved before onModuleInit, so each wrapper knows what it received.
+    type Wrapper = { getCtorMetadata?(): ({ token?: unknown } | undefined)[] | undefined; getPropertiesMetadata?(): ({ wrapper?: { token?: unknown } } | undefined)[] | undefined };
+    for (const mod of this.modules.values()) {
+      for (const map of [mod.providers, mod.controllers, mod.injectables] as Map<unknown, Wrapper>[]) {
+        for (const w of map.values()) {
+          if (w.getCtorMetadata?.()?.some((d) => d?.token === SessionAccessor)) return true;
+          if (w.getPropertiesMetadata?.()?.some((p) => p?.wrapper?.token === SessionAccessor)) return true;
+        }
+      }
+    }
+    return false;
+  }
 
   /** @internal */
   async onApplicationBootstrap(): Promise<void> {

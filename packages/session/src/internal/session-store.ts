@@ -45,12 +45,15 @@ export class SessionStore {
   private inflight = 0;
   private idleWaiters: (() => void)[] = [];
   private readonly pf: string;
+  /** Whether requests run inside AsyncLocalStorage; settled at start-up when the option is 'auto'. */
+  asyncContextActive: boolean;
 
   constructor(readonly options: ResolvedSessionOptions) {
     this.keys = new KeyBuilder(options.keyPrefix, 'SessionModule.keyPrefix');
     this.connection = RedisConnection.create(withAutoPipelining(options.connection), 'SessionModule.connection', 'tidykv-session');
     SCRIPTS.attach(this.connection.client);
     this.pf = options.principal ?? '';
+    this.asyncContextActive = options.asyncContext !== false;
     this.sessionPrefixLength = `${options.keyPrefix}s:{`.length;
     this.nearCache = options.nearCache
       ? new NearCache(options.nearCache.max, options.nearCache.maxStalenessMs, `${options.keyPrefix}s:`, (k) => this.idOfKey(k))

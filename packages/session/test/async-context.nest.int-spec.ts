@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Controller, Get, Injectable, Module, Post, UseGuards, type CanActivate, type DynamicModule, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Session, SessionAccessor, SessionModule, type HttpSession } from '@tidykv/session';
+import { startRedis, type RedisTestServer } from '@tidykv/testing';
+import { SESSION_STORE } from '../src/session.constants.js';
+import type { SessionStore } from '../src/internal/session-store.js';
+import { Agent, SECRET } from './support/session-app.js';
+
+// asyncContext 'auto' (the default): AsyncLocalStorage, which slows every promise on Node 20, is
+// only switched on when something injects SessionAccessor.
+
+@Controller('plain')
+class PlainController {
+  @Post('login')
+  login(@Session() s: HttpSession): { ok: true } {
+    s.set('userId', 'u1');
+    return { ok: true };
+  }
+
+  @Get('me')
+  me(@Session() s: HttpSession): { userId: unknown } {
+    return { userId: s.get('userId') };
+  }
+}
+
+@Injectable()
+class LoggedInGuard implements CanActivate {
+  constructor(private readonly sessions: SessionAccessor) {}
+  async canActivate(): Promise<boolean> {
+    return (await this.sessions.load()).get('userId') !== undefined;
+  }
+}
+
+@Controller('guarded')
+class GuardedController {
+  @Get()
+  @UseGuards(LoggedInGuard)
+  get(@Session() s: HttpSession): { userId: unknown } {
+    return { userId: s.get('userId') };
+  }
+}
+
+@Module({})
+class AppModule {
+  static register(url: string, withGuard: boolean, asyncContext?: boolean): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [SessionModule.forRoot({ connection: { url }, secrets: [SECRET], asyncContext })],
+      controllers: withGuard ? [PlainController, GuardedController] : [PlainController],
+    };
+  }
+}
+
+describe('asyncContext', () => {
+  let redis: RedisTestServer;
+  const apps: INestApplication[] = [];
+  const start = async (withGuard: boolean, asyncContext?: boolean) => {
+    const app = await NestFactory.create(AppModule.register(redis.url, withGuard, asyncContext), { logger: false, abortOnError: false });
+    await app.listen(0, '127.0.0.1');
+    apps.push(app);
+    return { app, url: `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}` };
+  };
+  const active = (app: INestApplication): boolean => app.get<SessionStore>(SESSION_STORE, { strict: false }).asyncContextActive;
+
+  beforeAll(async () => {
+    redis = await startRedis({ own: true });
+  });
+  afterAll(async () => {
+    for (const a of apps) await a.close();
+    await redis?.close();
+  });
+
+  it("'auto' leaves AsyncLocalStorage off when nothing injects SessionAccessor, and @Session() works", async () => {
+    const { app, url } = await start(false);
+    expect(active(app)).toBe(false);
+    const a = new Agent(url);
+    await a.post('/plain/login');
+    expect((await a.get('/plain/me')).body).toEqual({ userId: 'u1' });
+  });
+
+  it("'auto' turns it on when a guard injects SessionAccessor, and the guard sees the request's session", async () => {
+    const { app, url } = await start(true);
+    expect(active(app)).toBe(true);
+    const a = new Agent(url);
+    expect((await a.get('/guarded')).status).toBe(403);
+    await a.post('/plain/login');
+    expect((await a.get('/guarded')).body).toEqual({ userId: 'u1' });
+  });
+
+  it('true forces it on; false forces it off', async () => {
+    expect(active((await start(false, true)).app)).toBe(true);
+    const off = await start(true, false);
+    expect(active(off.app)).toBe(false);
+    const a = new Agent(off.url);
+    await a.post('/plain/login');
+    // With it off, the guard's accessor has no request context: a typed error, not a crash.
+    expect((await a.get('/guarded')).status).toBe(500);
+    expect((await a.get('/plain/me')).body).toEqual({ userId: 'u1' });
+  });
+});
