@@ -13,7 +13,8 @@
 -- ARGV[4+5n..]    field/value pairs of the whole entity (at least one pair)
 --
 -- Returns { status, expiresAtMs, old_1 .. old_n }:
---   status  1  saved; expiresAtMs is the absolute expiry in ms, -1 when the hash has no TTL
+--   status  1  saved; expiresAtMs is the absolute expiry in ms (the score of index entries), -1
+--              when the hash has no TTL, and also -1 when n = 0 (no index needs it)
 --   status -1  nothing written: a stored indexed value had no key named for it; old_i are the
 --              stored encodings ('' when absent) to retry with
 --   old_i   the encodings stored before the save ('' when absent), so that Cluster callers can
