@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { encodeKeyPart, type RedisConnection } from '@tidykv/core';
 import type { IndexRule, ResolvedOrphanOptions } from '../audit.options.js';
+import { patternOf } from '../key-pattern.classifier.js';
 import type { OrphanFinding, OrphanKind } from '../orphan.finder.js';
 import type { ScanNode } from './nodes.js';
 import type { RateLimiter } from './rate-limiter.js';
@@ -210,7 +211,9 @@ export class OrphanEngine {
       }
       return undefined;
     }
-    if (type === 'set' && this.o.detectSpringDataKeyspaces) return { probe: k };
+    // Keyspace names are literal (`persons`, `com.example.Person`); a set named like `tags:42` is
+    // one of many and would cost a probe each, so only literally named sets are probed.
+    if (type === 'set' && this.o.detectSpringDataKeyspaces && !patternOf(key).includes('<')) return { probe: k };
     return undefined;
   }
 
