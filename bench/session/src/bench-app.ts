@@ -1,6 +1,6 @@
 // One tiny Nest auth app (login, GET /me, POST /me/visits), built twice: on @tidykv/session and on
 // express-session + connect-redis 8 (the incumbent), so the bench compares like with like.
-// Usage: node dist/bench-app.js <tidykv|tidykv-no-als|tidykv-near-cache|tidykv-principal|incumbent|bare> <redisUrl>; prints the port.
+// Usage: node dist/bench-app.js <tidykv|tidykv-als|tidykv-near-cache|tidykv-principal|tidykv-no-ap|incumbent|bare> <redisUrl>; prints the port.
 import 'reflect-metadata';
 import { Body, Controller, Get, HttpCode, Module, Post, Req, UnauthorizedException, type DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -95,7 +95,7 @@ class BenchModule {
           secrets: [SECRET],
           idleTimeoutMs: TTL_MS,
           principal: variant === 'tidykv-principal' ? 'userId' : undefined,
-          asyncContext: variant !== 'tidykv-no-als',
+          asyncContext: variant === 'tidykv-als' ? true : undefined,
           nearCache: variant === 'tidykv-near-cache',
         }),
       ],

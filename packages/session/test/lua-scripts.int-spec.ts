@@ -36,7 +36,9 @@ describe('session Lua scripts', () => {
     expect(ttl).toBe(IDLE);
     const h = await c.hgetall(S1);
     expect(h).toMatchObject({ userId: '"u1"', visits: '1' });
-    expect(Number(h['#c'])).toBe(Number(h['#a']));
+    // lastAccessedAt is stored as an offset from createdAt: 0 at creation.
+    expect(h['#a']).toBe('0');
+    expect(Math.abs(Number(h['#c']) - Date.now())).toBeLessThan(5_000);
     expect(await c.zrange(IDX, 0, '-1')).toEqual([`${ID1}:"u1"`]);
     const keys = await listKeys(c, 'lua:*');
     expect(keys.map((k) => k.key)).toEqual([S1, IDX]);
@@ -60,7 +62,8 @@ describe('session Lua scripts', () => {
     await c.flushall();
     await create(S1, ID1, ['userId', '"u1"']);
     await c.pexpire(S1, 10_000);
-    await c.hset(S1, '#a', String(Date.now() - 5_000));
+    const created = Number(await c.hget(S1, '#c'));
+    await c.hset(S1, '#c', String(created - 5_000));
     // Interval 60 s: not due, so PTTL stays where it was.
     const r1 = await scripts.run<(string | number)[]>(c, 'loadSession', [S1, IDX], [IDLE, ABS, 60_000, 'userId', ID1]);
     expect(r1[1]).toBe(0);
@@ -69,7 +72,7 @@ describe('session Lua scripts', () => {
     // Interval 1 s: due, so lastAccessedAt moves forward and the TTL is re-armed with the index.
     const r2 = await scripts.run<(string | number)[]>(c, 'loadSession', [S1, IDX], [IDLE, ABS, 1_000, 'userId', ID1]);
     expect(r2[1]).toBe(1);
-    const a = Number(await c.hget(S1, '#a'));
+    const a = Number(await c.hget(S1, '#c')) + Number(await c.hget(S1, '#a'));
     expect(a).toBe(r2[0]);
     expect(await c.pttl(S1)).toBeGreaterThan(IDLE - 1_000);
     expect(await c.pttl(IDX)).toBeGreaterThan(IDLE - 1_000);
@@ -80,13 +83,14 @@ describe('session Lua scripts', () => {
   it('saveSession applies the delta and re-arms the TTL, never moves lastAccessedAt back, and drops writes to a missing session', async () => {
     await c.flushall();
     await create(S1, ID1, ['userId', '"u1"', 'gone', '1']);
-    const future = Date.now() + 100_000;
-    await c.hset(S1, '#a', String(future));
+    // lastAccessedAt 100 s in the future (offset from createdAt), as a clock that went back would leave it.
+    const future = String(Date.now() + 100_000 - Number(await c.hget(S1, '#c')));
+    await c.hset(S1, '#a', future);
     await c.pexpire(S1, 5_000);
     const ttl = await scripts.run<number>(c, 'saveSession', [S1, IDX], [IDLE, ABS, 0, 'userId', ID1, 90_000, 1, 'visits', '2', 'gone']);
     expect(ttl).toBe(90_000);
     const h = await c.hgetall(S1);
-    expect(h).toMatchObject({ userId: '"u1"', visits: '2', '#i': '90000', '#a': String(future) });
+    expect(h).toMatchObject({ userId: '"u1"', visits: '2', '#i': '90000', '#a': future });
     expect(h.gone).toBeUndefined();
     expect(await c.pttl(S1)).toBeGreaterThan(89_000);
     // Principal changed: the old member goes, the new one comes in.

@@ -154,17 +154,18 @@ export class SessionStore {
     const arr = reply as (string | number)[];
     const attributes = new Map<string, string>();
     let createdAt = 0;
-    let lastAccessedAt = 0;
+    let accessedOffset = 0;
     let idleTimeoutMs: number | undefined;
     for (let i = 2; i < arr.length; i += 2) {
       const f = String(arr[i]);
       const v = String(arr[i + 1]);
       if (f === '#c') createdAt = Number(v);
-      else if (f === '#a') lastAccessedAt = Number(v);
+      else if (f === '#a') accessedOffset = Number(v);
       else if (f === '#i') idleTimeoutMs = Number(v);
       else if (!f.startsWith('#')) attributes.set(f, v);
     }
-    const s: StoredSession = { id, attributes, createdAt, lastAccessedAt, idleTimeoutMs };
+    // '#a' is stored as an offset from '#c' (a smaller integer in the listpack).
+    const s: StoredSession = { id, attributes, createdAt, lastAccessedAt: createdAt + accessedOffset, idleTimeoutMs };
     // A touch writes the key, and our own write comes back as an invalidation: only cache untouched reads.
     if (cache && arr[1] === 0) cache.set(id, s, epoch);
     return this.withLazy(s);

@@ -25,7 +25,8 @@ if override > 0 then idle = override end
 local ttl = ttlFor(now, created, idle, tonumber(ARGV[2]))
 if ttl <= 0 then return -3 end
 
-local fields = { '#c', created, '#a', now }
+-- '#a' is stored as an offset from '#c': a small integer keeps the listpack (and the session) smaller.
+local fields = { '#c', created, '#a', now - created }
 if override > 0 then
   fields[#fields + 1] = '#i'
   fields[#fields + 1] = override

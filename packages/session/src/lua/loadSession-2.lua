@@ -21,10 +21,11 @@ for i = 1, #h, 2 do
   if string.sub(f, 1, 1) == '#' then meta[f] = h[i + 1] end
 end
 local now = nowMs()
-local last = tonumber(meta['#a'] or '0')
+local created = tonumber(meta['#c'] or now)
+-- '#a' holds lastAccessedAt as an offset (ms) from '#c'.
+local last = created + tonumber(meta['#a'] or '0')
 local touched = 0
 if now - last >= tonumber(ARGV[3]) then
-  local created = tonumber(meta['#c'] or now)
   local idle = tonumber(meta['#i'] or ARGV[1])
   local ttl = ttlFor(now, created, idle, tonumber(ARGV[2]))
   if ttl <= 0 then
@@ -33,7 +34,7 @@ if now - last >= tonumber(ARGV[3]) then
     return -1
   end
   -- lastAccessedAt never moves backwards, even if the server clock does (failover).
-  if now > last then redis.call('HSET', KEYS[1], '#a', now) end
+  if now > last then redis.call('HSET', KEYS[1], '#a', now - created) end
   redis.call('PEXPIRE', KEYS[1], ttl)
   touched = 1
   if ARGV[4] ~= '' then
@@ -46,7 +47,7 @@ for i = 1, #h do out[#out + 1] = h[i] end
 -- The touch may have changed '#a' after HGETALL; report the value now stored.
 if touched == 1 then
   for i = 3, #out, 2 do
-    if out[i] == '#a' and now > last then out[i + 1] = tostring(now) end
+    if out[i] == '#a' and now > last then out[i + 1] = tostring(now - created) end
   end
 end
 return out

@@ -51,7 +51,7 @@ if ttl <= 0 then
   redis.call('DEL', KEYS[2])
   return -1
 end
-if now > tonumber(meta[2] or '0') then redis.call('HSET', KEYS[2], '#a', now) end
+if now > created + tonumber(meta[2] or '0') then redis.call('HSET', KEYS[2], '#a', now - created) end
 redis.call('PEXPIRE', KEYS[2], ttl)
 if pf ~= '' then
   local newP = redis.call('HGET', KEYS[2], pf)

@@ -54,9 +54,9 @@ if ttl <= 0 then
   if oldP then indexRemove(KEYS[2], ARGV[5] .. ':' .. oldP) end
   return -1
 end
-local last = tonumber(meta[2] or '0')
+local last = created + tonumber(meta[2] or '0')
 -- Throttled and monotonic: lastAccessedAt moves at most once per interval, and only forwards.
-if now - last >= tonumber(ARGV[3]) then redis.call('HSET', KEYS[1], '#a', now) end
+if now - last >= tonumber(ARGV[3]) then redis.call('HSET', KEYS[1], '#a', now - created) end
 redis.call('PEXPIRE', KEYS[1], ttl)
 
 if pf ~= '' then
