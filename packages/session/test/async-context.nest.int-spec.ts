@@ -88,6 +88,21 @@ describe('asyncContext', () => {
     expect((await a.get('/guarded')).body).toEqual({ userId: 'u1' });
   });
 
+  it('forRootAsync takes the options from a factory (validated at start-up too)', async () => {
+    @Module({ imports: [SessionModule.forRootAsync({ useFactory: async () => ({ connection: { url: redis.url }, secrets: [SECRET] }) })], controllers: [PlainController] })
+    class AsyncModule {}
+    const app = await NestFactory.create(AsyncModule, { logger: false, abortOnError: false });
+    await app.listen(0, '127.0.0.1');
+    apps.push(app);
+    const a = new Agent(`http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`);
+    await a.post('/plain/login');
+    expect((await a.get('/plain/me')).body).toEqual({ userId: 'u1' });
+
+    @Module({ imports: [SessionModule.forRootAsync({ useFactory: () => ({ connection: { url: redis.url }, secrets: ['too-short'] }) })] })
+    class BadModule {}
+    await expect(NestFactory.create(BadModule, { logger: false, abortOnError: false })).rejects.toThrow(/SessionModule.secrets/);
+  });
+
   it('true forces it on; false forces it off', async () => {
     expect(active((await start(false, true)).app)).toBe(true);
     const off = await start(true, false);
