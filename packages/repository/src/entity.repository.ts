@@ -62,8 +62,8 @@ export class EntityRepository<T extends object> {
   /**
    * Inserts or replaces `entity` (properties it no longer has are removed) and applies its TTL in
    * the same atomic step: the instance's `@TimeToLive` value, else the class `ttl`, else the TTL
-   * the stored entity already had. One round trip on a standalone server; on Cluster one more
-   * for index entries. Returns `entity`.
+   * the stored entity already had. One round trip on a standalone server (two when it changes an
+   * indexed value the stored entity holds); on Cluster, one more for index entries. Returns `entity`.
    */
   async save(entity: T): Promise<T> {
     const enc = this.codec.encode(entity);
@@ -80,7 +80,8 @@ export class EntityRepository<T extends object> {
   }
 
   /**
-   * Changes the given properties of an existing entity and keeps its TTL. Properties set to
+   * Changes the given properties of an existing entity and keeps its TTL (also when the patch
+   * changes the `@TimeToLive` property: use {@link expire} to change the TTL). Properties set to
    * undefined are removed. Returns false, writing nothing, when the entity does not exist (an
    * update never recreates a deleted or expired entity).
    */
