@@ -123,7 +123,7 @@ async function waitForPing(host: string, port: number, child: ChildProcess, stde
     } catch {
       // not listening yet
     } finally {
-      probe.disconnect();
+      await closeClient(probe);
     }
     if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer PING within 10 s: ${stderr().trim()}`);
     await new Promise((r) => setTimeout(r, 20));
