@@ -2,6 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { KeyBuilder, LuaScriptSet, RedisConnection, RedisUnavailableError, isConnectionError, type RedisConnectionOptions } from '@tidykv/core';
 import { mapScriptReply } from '../session.errors.js';
 import type { ResolvedSessionOptions } from '../session.options.js';
+import { LRUCache } from 'lru-cache';
 import { NearCache } from './near-cache.js';
 import { ID_LENGTH, TAG_LENGTH, isSessionId, principalTag, tagOf } from './session-id.js';
 import type { SessionDelta, StoredSession } from './stored-session.js';
@@ -41,6 +42,12 @@ export class SessionStore {
   private readonly sessionPrefixLength: number;
   readonly nearCache: NearCache | undefined;
   private readonly lazy = new Map<string, LazyEntry>();
+  /**
+   * When the next touch of a session is due, in this process's clock (ms). Only this: whether a
+   * read may skip the touch script. A wrong guess costs at most one script call, never a missed
+   * touch, because lastAccessedAt only moves forwards.
+   */
+  private readonly touchDueAt = new LRUCache<string, number>({ max: 100_000 });
   /** Commands in flight; shutdown waits until it is back to 0. */
   private inflight = 0;
   private idleWaiters: (() => void)[] = [];
@@ -127,16 +134,26 @@ export class SessionStore {
   }
 
   /**
-   * Reads a session (one command), touching it when due; undefined when it does not exist.
-   * A near-cache hit whose touch is not due costs nothing.
+   * Reads a session in one command; undefined when it does not exist. When a touch may be due the
+   * command is the load script, which touches in the same step; when this instance knows the touch
+   * is not due yet, a plain HGETALL does (no Lua on the server). A near-cache hit costs nothing.
    */
   load(id: string): Promise<StoredSession | undefined> {
     const cache = this.nearCache;
-    if (cache) {
+    const dueAt = this.touchDueAt.get(id);
+    const touchNotDue = dueAt !== undefined && Date.now() < dueAt;
+    if (cache && touchNotDue) {
       const hit = cache.get(id);
-      if (hit && Date.now() - hit.lastAccessedAt < this.options.touchIntervalMs) return Promise.resolve(this.withLazy(hit));
+      if (hit) return Promise.resolve(this.withLazy(hit));
     }
     const epoch = cache?.epoch ?? 0;
+    if (touchNotDue) {
+      return this.exec(
+        'session load',
+        (c) => c.hgetall(this.sessionKey(id)),
+        (hash) => this.parseHash(id, hash, epoch),
+      );
+    }
     return this.exec(
       'session load',
       (c) => SCRIPTS.run<unknown>(c, 'loadSession', [this.sessionKey(id), this.indexKey(tagOf(id))], [...this.base, this.options.touchIntervalMs, this.pf, id]),
@@ -144,30 +161,48 @@ export class SessionStore {
     );
   }
 
-  private parseLoad(id: string, reply: unknown, epoch: number): StoredSession | undefined {
-    const cache = this.nearCache;
-    if (mapScriptReply('loadSession', reply) !== 'ok') {
-      cache?.delete(id);
-      this.lazy.delete(id);
-      return undefined;
-    }
-    const arr = reply as (string | number)[];
+  private forget(id: string): undefined {
+    this.nearCache?.delete(id);
+    this.lazy.delete(id);
+    this.touchDueAt.delete(id);
+    return undefined;
+  }
+
+  private toStored(id: string, fields: Iterable<[string, string]>): StoredSession {
     const attributes = new Map<string, string>();
     let createdAt = 0;
     let accessedOffset = 0;
     let idleTimeoutMs: number | undefined;
-    for (let i = 2; i < arr.length; i += 2) {
-      const f = String(arr[i]);
-      const v = String(arr[i + 1]);
+    for (const [f, v] of fields) {
       if (f === '#c') createdAt = Number(v);
       else if (f === '#a') accessedOffset = Number(v);
       else if (f === '#i') idleTimeoutMs = Number(v);
       else if (!f.startsWith('#')) attributes.set(f, v);
     }
     // '#a' is stored as an offset from '#c' (a smaller integer in the listpack).
-    const s: StoredSession = { id, attributes, createdAt, lastAccessedAt: createdAt + accessedOffset, idleTimeoutMs };
+    return { id, attributes, createdAt, lastAccessedAt: createdAt + accessedOffset, idleTimeoutMs };
+  }
+
+  private parseHash(id: string, hash: Record<string, string>, epoch: number): StoredSession | undefined {
+    const entries = Object.entries(hash);
+    if (entries.length === 0) return this.forget(id);
+    const s = this.toStored(id, entries);
+    this.nearCache?.set(id, s, epoch);
+    return this.withLazy(s);
+  }
+
+  private parseLoad(id: string, reply: unknown, epoch: number): StoredSession | undefined {
+    if (mapScriptReply('loadSession', reply) !== 'ok') return this.forget(id);
+    const arr = reply as (string | number)[];
+    const pairs: [string, string][] = [];
+    for (let i = 2; i < arr.length; i += 2) pairs.push([String(arr[i]), String(arr[i + 1])]);
+    const s = this.toStored(id, pairs);
+    // When the next touch is due, in this process's clock: the server reports its own "now", so the
+    // elapsed time is computed on one clock and skew between app and server does not matter.
+    const serverNow = Number(arr[0]);
+    this.touchDueAt.set(id, Date.now() + this.options.touchIntervalMs - Math.max(0, serverNow - s.lastAccessedAt));
     // A touch writes the key, and our own write comes back as an invalidation: only cache untouched reads.
-    if (cache && arr[1] === 0) cache.set(id, s, epoch);
+    if (arr[1] === 0) this.nearCache?.set(id, s, epoch);
     return this.withLazy(s);
   }
 
@@ -242,7 +277,12 @@ export class SessionStore {
     return this.exec(
       'session create',
       (c) => SCRIPTS.run<number>(c, 'createSession', [this.sessionKey(id), this.indexKey(tagOf(id))], args),
-      (reply): WriteOutcome => (mapScriptReply('createSession', reply) === 'ok' ? 'written' : 'dropped'),
+      (reply): WriteOutcome => {
+        if (mapScriptReply('createSession', reply) !== 'ok') return 'dropped';
+        // Just stamped lastAccessedAt: no touch is due for a whole interval.
+        this.touchDueAt.set(id, Date.now() + this.options.touchIntervalMs);
+        return 'written';
+      },
     );
   }
 
@@ -281,8 +321,7 @@ export class SessionStore {
    * `snapshot`, then destroy the old one.
    */
   async rename(oldId: string, newId: string, delta: SessionDelta, snapshot: () => { attributes: Map<string, string>; createdAt: number; idleOverrideMs: number }): Promise<WriteOutcome> {
-    this.nearCache?.delete(oldId);
-    this.lazy.delete(oldId);
+    this.forget(oldId);
     if (this.connection.isCluster && tagOf(oldId) !== tagOf(newId)) {
       const s = snapshot();
       const created = await this.create(newId, s.attributes, s.idleOverrideMs, s.createdAt);
@@ -302,8 +341,7 @@ export class SessionStore {
 
   /** Deletes a session and its index entry in one command. True if it existed. */
   async destroy(id: string): Promise<boolean> {
-    this.nearCache?.delete(id);
-    this.lazy.delete(id);
+    this.forget(id);
     const reply = await this.exec('session invalidate', (c) =>
       SCRIPTS.run<number>(c, 'destroySession', [this.sessionKey(id), this.indexKey(tagOf(id))], [this.pf, id]),
     );
