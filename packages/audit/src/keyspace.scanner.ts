@@ -1,7 +1,7 @@
 import type { RedisConnection } from '@tidykv/core';
 import { validateScanOptions, type ScanOptions } from './audit.options.js';
 import { foldPatterns, patternOf } from './key-pattern.classifier.js';
-import { walkKeyspace } from './internal/keyspace-walker.js';
+import { saveOnError, walkKeyspace } from './internal/keyspace-walker.js';
 import { isNoScript, queueInspect, supportsReadOnlyScripts } from './internal/inspect-script.js';
 import { keyHash, openRun } from './internal/run-context.js';
 
@@ -136,78 +136,82 @@ export async function scanKeyspace(conn: RedisConnection, options: ScanOptions =
     // there (and on older servers) TYPE and PTTL are pipelined per key.
     const useScript = new Map<string, boolean>();
     for (const n of run.nodes.nodes) useScript.set(n.id, !conn.isCluster && (await conn.run('info', () => supportsReadOnlyScripts(n.client))));
-    const { interrupted } = await walkKeyspace<Seen[]>(
-      run.nodes.nodes,
-      run.cursors,
-      { match: o.match, type: o.type, count: o.count, inflight: o.inflight, limiter: run.limiter, signal: o.signal },
-      {
-        async process(node, keys) {
-          if (keys.length === 0) return [];
-          const sampled = keys.map((k) => threshold > 0 && keyHash(k) < threshold);
-          const batched = useScript.get(node.id) === true;
-          const send = async (cached: boolean) => {
-            const p = node.client.pipeline();
-            if (batched) queueInspect(p, keys, cached);
-            else {
-              for (const k of keys) {
-                if (!o.type) p.type(k);
-                p.pttl(k);
+    const { interrupted } = await saveOnError(run.checkpoint, run.cursors, () => state(), () =>
+      walkKeyspace<Seen[]>(
+        run.nodes.nodes,
+        run.cursors,
+        { match: o.match, type: o.type, count: o.count, inflight: o.inflight, limiter: run.limiter, signal: o.signal, guard: (op, fn) => conn.run(op, fn) },
+        {
+          async process(node, keys) {
+            if (keys.length === 0) return [];
+            const sampled = keys.map((k) => threshold > 0 && keyHash(k) < threshold);
+            const batched = useScript.get(node.id) === true;
+            const send = async (cached: boolean) => {
+              const p = node.client.pipeline();
+              if (batched) queueInspect(p, keys, cached);
+              else {
+                for (const k of keys) {
+                  if (!o.type) p.type(k);
+                  p.pttl(k);
+                }
+              }
+              // MEMORY USAGE replies come last, in key order, after the inspection replies.
+              for (let i = 0; i < keys.length; i++) if (sampled[i]) p.call('MEMORY', 'USAGE', keys[i], 'SAMPLES', o.memorySamples);
+              return (await conn.run('scan batch', () => p.exec())) ?? [];
+            };
+            let replies = await send(true);
+            if (batched && isNoScript(replies[0]?.[0])) replies = await send(false);
+            const out: Seen[] = [];
+            let r = 0;
+            if (batched) {
+              const [err, flat] = replies[r++] as [Error | null, (string | number)[]];
+              if (err) throw err;
+              for (let i = 0; i < keys.length; i++) out.push({ key: keys[i], type: o.type ?? (flat[2 * i] as string), pttl: flat[2 * i + 1] as number, bytes: undefined });
+            } else {
+              for (let i = 0; i < keys.length; i++) {
+                const type = o.type ? o.type : (replies[r++][1] as string);
+                const pttlReply = replies[r++];
+                if (pttlReply[0]) throw pttlReply[0];
+                out.push({ key: keys[i], type, pttl: pttlReply[1] as number, bytes: undefined });
               }
             }
-            // MEMORY USAGE replies come last, in key order, after the inspection replies.
-            for (let i = 0; i < keys.length; i++) if (sampled[i]) p.call('MEMORY', 'USAGE', keys[i], 'SAMPLES', o.memorySamples);
-            return (await conn.run('scan batch', () => p.exec())) ?? [];
-          };
-          let replies = await send(true);
-          if (batched && isNoScript(replies[0]?.[0])) replies = await send(false);
-          const out: Seen[] = [];
-          let r = 0;
-          if (batched) {
-            const [err, flat] = replies[r++] as [Error | null, (string | number)[]];
-            if (err) throw err;
-            for (let i = 0; i < keys.length; i++) out.push({ key: keys[i], type: o.type ?? (flat[2 * i] as string), pttl: flat[2 * i + 1] as number, bytes: undefined });
-          } else {
             for (let i = 0; i < keys.length; i++) {
-              const type = o.type ? o.type : (replies[r++][1] as string);
-              const pttlReply = replies[r++];
-              if (pttlReply[0]) throw pttlReply[0];
-              out.push({ key: keys[i], type, pttl: pttlReply[1] as number, bytes: undefined });
+              if (sampled[i]) out[i].bytes = (replies[r++][1] as number | null) ?? undefined;
             }
-          }
-          for (let i = 0; i < keys.length; i++) {
-            if (sampled[i]) out[i].bytes = (replies[r++][1] as number | null) ?? undefined;
-          }
-          if (batched && o.type) {
-            // The script reports the real type; a key whose type changed since SCAN filtered it is skipped.
-            const flat = replies[0][1] as (string | number)[];
-            for (let i = 0; i < keys.length; i++) if (flat[2 * i] !== o.type) out[i].type = 'none';
-          }
-          return out;
+            if (batched && o.type) {
+              // The script reports the real type; a key whose type changed since SCAN filtered it is skipped.
+              const flat = replies[0][1] as (string | number)[];
+              for (let i = 0; i < keys.length; i++) if (flat[2 * i] !== o.type) out[i].type = 'none';
+            }
+            return out;
+          },
+          merge(_node, seen) {
+            for (const s of seen) {
+              keysSeen++;
+              if (s.pttl === -2 || s.type === 'none') {
+                vanished++;
+                continue;
+              }
+              const pattern = patternOf(s.key);
+              let st = patterns.get(pattern);
+              if (!st) patterns.set(pattern, (st = emptyStats(pattern)));
+              st.keys++;
+              if (s.pttl === -1) st.keysWithoutTtl++;
+              st.types[s.type] = (st.types[s.type] ?? 0) + 1;
+              st.ttl[bucketOf(s.pttl)]++;
+              if (s.bytes !== undefined) {
+                st.memorySampledKeys++;
+                st.memorySampledBytes += s.bytes;
+                pushLargest(st.largest, s.key, s.bytes, o.largestKeys);
+              }
+            }
+          },
+          async committed() {
+            await run.checkpoint?.save(run.cursors, state(), 1000);
+            o.onProgress?.({ keysSeen, keysTotal: run.keysTotal });
+          },
         },
-        async commit(_node, seen, complete) {
-          for (const s of seen) {
-            keysSeen++;
-            if (s.pttl === -2 || s.type === 'none') {
-              vanished++;
-              continue;
-            }
-            const pattern = patternOf(s.key);
-            let st = patterns.get(pattern);
-            if (!st) patterns.set(pattern, (st = emptyStats(pattern)));
-            st.keys++;
-            if (s.pttl === -1) st.keysWithoutTtl++;
-            st.types[s.type] = (st.types[s.type] ?? 0) + 1;
-            st.ttl[bucketOf(s.pttl)]++;
-            if (s.bytes !== undefined) {
-              st.memorySampledKeys++;
-              st.memorySampledBytes += s.bytes;
-              pushLargest(st.largest, s.key, s.bytes, o.largestKeys);
-            }
-          }
-          if (complete) await run.checkpoint?.save(run.cursors, state(), 1000);
-          o.onProgress?.({ keysSeen, keysTotal: run.keysTotal });
-        },
-      },
+      ),
     );
     if (run.checkpoint) {
       if (interrupted) await run.checkpoint.save(run.cursors, state());

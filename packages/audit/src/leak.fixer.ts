@@ -2,7 +2,7 @@ import type { RedisConnection } from '@tidykv/core';
 import { TidyKvAuditError } from './audit.errors.js';
 import { validateFixOptions, type FixOptions } from './audit.options.js';
 import { ChangeLog } from './internal/change-log.js';
-import { walkKeyspace } from './internal/keyspace-walker.js';
+import { saveOnError, walkKeyspace } from './internal/keyspace-walker.js';
 import { OrphanEngine, type OrphanBatch } from './internal/orphan-engine.js';
 import { Pruner } from './internal/pruner.js';
 import { openRun } from './internal/run-context.js';
@@ -117,53 +117,57 @@ export async function fixLeaks(conn: RedisConnection, options: FixOptions): Prom
     if (o.pruneOrphans) await engine.discover(run.nodes.nodes, o.signal);
     const state = (): FixState => ({ tally, prune: pruner.counters, expire });
 
-    const { interrupted } = await walkKeyspace<FixBatch>(
-      run.nodes.nodes,
-      run.cursors,
-      { match: o.match, count: o.count, inflight: o.inflight, limiter: run.limiter, signal: o.signal },
-      {
-        async process(node, keys) {
-          const seen = await engine.inspect(node, keys);
-          const orphans: OrphanBatch = o.pruneOrphans ? await engine.process(node, keys, seen) : { seen, findings: [], keyspaces: [] };
-          const ex = { keysWithoutTtl: 0, expired: 0, skipped: 0 };
-          if (o.expireSeconds !== undefined) {
-            const seconds = o.expireSeconds;
-            const targets = seen.filter((k) => k.pttl === -1 && !pruner.unlinked.has(k.key)).map((k) => k.key);
-            ex.keysWithoutTtl = targets.length;
-            const entries: ChangeLogEntry[] = [];
-            if (o.apply && targets.length > 0) {
-              // The keys came from this node's SCAN, so one pipeline to the node carries them all.
-              const p = node.client.pipeline();
-              for (const k of targets) p.expire(k, seconds, 'NX');
-              const replies = (await conn.run('expire', () => p.exec())) ?? [];
-              targets.forEach((key, i) => {
-                const [err, v] = replies[i];
-                const done = !err && v === 1;
-                if (done) ex.expired++;
-                else ex.skipped++;
-                entries.push({ at: new Date().toISOString(), action: 'expire', key, seconds, applied: true, result: err ? `error: ${err.message}` : done ? 'done' : 'kept: has a TTL now, or gone' });
-              });
-            } else {
-              for (const key of targets) {
-                ex.expired++;
-                entries.push({ at: new Date().toISOString(), action: 'expire', key, seconds, applied: false, result: 'dry run' });
+    const { interrupted } = await saveOnError(run.checkpoint, run.cursors, () => state(), () =>
+      walkKeyspace<FixBatch>(
+        run.nodes.nodes,
+        run.cursors,
+        { match: o.match, count: o.count, inflight: o.inflight, limiter: run.limiter, signal: o.signal, guard: (op, fn) => conn.run(op, fn) },
+        {
+          async process(node, keys) {
+            const seen = await engine.inspect(node, keys);
+            const orphans: OrphanBatch = o.pruneOrphans ? await engine.process(node, keys, seen) : { seen, findings: [], keyspaces: [] };
+            const ex = { keysWithoutTtl: 0, expired: 0, skipped: 0 };
+            if (o.expireSeconds !== undefined) {
+              const seconds = o.expireSeconds;
+              const targets = seen.filter((k) => k.pttl === -1 && !pruner.unlinked.has(k.key)).map((k) => k.key);
+              ex.keysWithoutTtl = targets.length;
+              const entries: ChangeLogEntry[] = [];
+              if (o.apply && targets.length > 0) {
+                // The keys came from this node's SCAN, so one pipeline to the node carries them all.
+                const p = node.client.pipeline();
+                for (const k of targets) p.expire(k, seconds, 'NX');
+                const replies = (await conn.run('expire', () => p.exec())) ?? [];
+                targets.forEach((key, i) => {
+                  const [err, v] = replies[i];
+                  const done = !err && v === 1;
+                  if (done) ex.expired++;
+                  else ex.skipped++;
+                  entries.push({ at: new Date().toISOString(), action: 'expire', key, seconds, applied: true, result: err ? `error: ${err.message}` : done ? 'done' : 'kept: has a TTL now, or gone' });
+                });
+              } else {
+                for (const key of targets) {
+                  ex.expired++;
+                  entries.push({ at: new Date().toISOString(), action: 'expire', key, seconds, applied: false, result: 'dry run' });
+                }
               }
+              await log.append(entries);
             }
-            await log.append(entries);
-          }
-          // The set only bridges prune and expire within this batch; keeping it would grow with the keyspace.
-          for (const k of seen) pruner.unlinked.delete(k.key);
-          return { orphans, expire: ex };
+            // The set only bridges prune and expire within this batch; keeping it would grow with the keyspace.
+            for (const k of seen) pruner.unlinked.delete(k.key);
+            return { orphans, expire: ex };
+          },
+          merge(_node, batch) {
+            tallyBatch(tally, batch.orphans, o.listLimit);
+            expire.keysWithoutTtl += batch.expire.keysWithoutTtl;
+            expire.expired += batch.expire.expired;
+            expire.skipped += batch.expire.skipped;
+          },
+          async committed() {
+            await run.checkpoint?.save(run.cursors, state(), 1000);
+            o.onProgress?.({ keysSeen: tally.keysScanned, keysTotal: run.keysTotal });
+          },
         },
-        async commit(_node, batch, complete) {
-          tallyBatch(tally, batch.orphans, o.listLimit);
-          expire.keysWithoutTtl += batch.expire.keysWithoutTtl;
-          expire.expired += batch.expire.expired;
-          expire.skipped += batch.expire.skipped;
-          if (complete) await run.checkpoint?.save(run.cursors, state(), 1000);
-          o.onProgress?.({ keysSeen: tally.keysScanned, keysTotal: run.keysTotal });
-        },
-      },
+      ),
     );
     if (run.checkpoint) {
       if (interrupted) await run.checkpoint.save(run.cursors, state());

@@ -1,6 +1,6 @@
 import type { RedisConnection } from '@tidykv/core';
 import { validateOrphanOptions, type OrphanOptions } from './audit.options.js';
-import { walkKeyspace } from './internal/keyspace-walker.js';
+import { saveOnError, walkKeyspace } from './internal/keyspace-walker.js';
 import { OrphanEngine, type OrphanBatch } from './internal/orphan-engine.js';
 import { openRun } from './internal/run-context.js';
 
@@ -111,18 +111,20 @@ export async function findOrphans(conn: RedisConnection, options: OrphanOptions 
     const tally = newTally(run.saved?.state);
     const engine = new OrphanEngine(conn, o, tally.keyspaces, undefined, run.limiter);
     await engine.discover(run.nodes.nodes, o.signal);
-    const { interrupted } = await walkKeyspace<OrphanBatch>(
-      run.nodes.nodes,
-      run.cursors,
-      { match: o.match, count: o.count, inflight: o.inflight, limiter: run.limiter, signal: o.signal },
-      {
-        process: (node, keys) => engine.process(node, keys),
-        async commit(_node, batch, complete) {
-          tallyBatch(tally, batch, o.listLimit);
-          if (complete) await run.checkpoint?.save(run.cursors, tally, 1000);
-          o.onProgress?.({ keysSeen: tally.keysScanned, keysTotal: run.keysTotal });
+    const { interrupted } = await saveOnError(run.checkpoint, run.cursors, () => tally, () =>
+      walkKeyspace<OrphanBatch>(
+        run.nodes.nodes,
+        run.cursors,
+        { match: o.match, count: o.count, inflight: o.inflight, limiter: run.limiter, signal: o.signal, guard: (op, fn) => conn.run(op, fn) },
+        {
+          process: (node, keys) => engine.process(node, keys),
+          merge: (_node, batch) => tallyBatch(tally, batch, o.listLimit),
+          async committed() {
+            await run.checkpoint?.save(run.cursors, tally, 1000);
+            o.onProgress?.({ keysSeen: tally.keysScanned, keysTotal: run.keysTotal });
+          },
         },
-      },
+      ),
     );
     if (run.checkpoint) {
       if (interrupted) await run.checkpoint.save(run.cursors, tally);

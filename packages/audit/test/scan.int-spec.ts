@@ -151,6 +151,45 @@ describe('scanKeyspace on a standalone server', () => {
     expect(existsSync(checkpoint)).toBe(false);
   });
 
+  it('saves the checkpoint when Redis goes away mid-run, so the rerun resumes instead of starting over', async () => {
+    const own = await startRedis({ own: true });
+    const ownConn = RedisConnection.create({ url: own.url, commandTimeoutMs: 1000, connectTimeoutMs: 500 });
+    try {
+      await send(own.client(), dataset());
+      const checkpoint = join(dir, 'outage.checkpoint.json');
+      let commits = 0;
+      let stopping: Promise<void> | undefined;
+      await expect(
+        scanKeyspace(ownConn, {
+          count: 50,
+          inflight: 1,
+          // Slow enough that the server is down before the walk could finish.
+          rate: 300,
+          checkpoint,
+          onProgress: () => {
+            if (++commits === 2) stopping = own.stop();
+          },
+        }),
+      ).rejects.toMatchObject({ code: 'TIDYKV_UNAVAILABLE' });
+      await stopping;
+      const saved = JSON.parse(readFileSync(checkpoint, 'utf8')) as { nodes: Record<string, { cursor: string; done: boolean }>; state: { patterns: [string, { keys: number }][] } };
+      expect(Object.values(saved.nodes)[0]).toMatchObject({ done: false });
+      expect(Object.values(saved.nodes)[0].cursor).not.toBe('0');
+      const counted = saved.state.patterns.reduce((n, [, p]) => n + p.keys, 0);
+      expect(counted).toBeGreaterThanOrEqual(50);
+      expect(counted).toBeLessThan(TOTAL);
+      await own.start();
+      const resumed = await scanKeyspace(ownConn, { count: 50, inflight: 1, checkpoint });
+      // The restarted server is empty (nothing persisted): the rerun keeps what was counted before.
+      expect(resumed.keys).toBe(counted);
+      expect(resumed.interrupted).toBe(false);
+      expect(existsSync(checkpoint)).toBe(false);
+    } finally {
+      await ownConn.close();
+      await own.close();
+    }
+  });
+
   it('refuses a checkpoint written with other options', async () => {
     const checkpoint = join(dir, 'other.checkpoint.json');
     const controller = new AbortController();

@@ -1,4 +1,5 @@
-import type { NodeCursor } from './checkpoint.js';
+import { RedisUnavailableError, TidyKvError, isConnectionError } from '@tidykv/core';
+import type { Checkpoint, NodeCursor } from './checkpoint.js';
 import type { ScanNode } from './nodes.js';
 import type { RateLimiter } from './rate-limiter.js';
 
@@ -12,6 +13,8 @@ export interface WalkSettings {
   inflight: number;
   limiter: RateLimiter;
   signal?: AbortSignal;
+  /** Runs one Redis call with the connection's timeout and error mapping (`RedisConnection.run`). */
+  guard<T>(operation: string, fn: () => Promise<T>): Promise<T>;
 }
 
 /** What the caller does with each batch of keys. */
@@ -19,11 +22,13 @@ export interface WalkHandler<R> {
   /** Works on one batch (keys all on `node`); may run concurrently with other batches. */
   process(node: ScanNode, keys: string[]): Promise<R>;
   /**
-   * Called in SCAN order per node once a batch is processed; `cursors` already includes the
-   * batch when `complete` is true (the batch ended a SCAN reply), so a checkpoint written here is
-   * consistent with the merged results.
+   * Merges one processed chunk into the run's results. Called in SCAN order per node, for every
+   * chunk of a SCAN reply at once when the whole reply is processed, synchronously together with
+   * the cursor update: a checkpoint taken at any moment sees both or neither.
    */
-  commit(node: ScanNode, result: R, complete: boolean): void | Promise<void>;
+  merge(node: ScanNode, result: R): void;
+  /** Called after each merged SCAN reply (cursors updated): save the checkpoint, report progress. */
+  committed(node: ScanNode): Promise<void>;
 }
 
 interface Pending<R> {
@@ -51,6 +56,9 @@ export async function walkKeyspace<R>(
       if (state.done) return;
       const pending: Pending<R>[] = [];
       let failed = false;
+      // Chunks of a SCAN reply are merged only once the whole reply is processed: the cursor can
+      // only express whole replies, so a checkpoint must never hold half of one.
+      let held: R[] = [];
       const settle = async (): Promise<void> => {
         const p = pending.shift()!;
         const r = await p.result;
@@ -60,11 +68,14 @@ export async function walkKeyspace<R>(
           failed = true;
           throw r.error;
         }
-        if (p.last) {
-          state.cursor = p.next;
-          state.done = p.next === '0';
-        }
-        await handler.commit(node, r.value, p.last);
+        held.push(r.value);
+        if (!p.last) return;
+        // No await from here to the cursor update: other nodes' checkpoints must not see half of it.
+        for (const v of held) handler.merge(node, v);
+        held = [];
+        state.cursor = p.next;
+        state.done = p.next === '0';
+        await handler.committed(node);
       };
       try {
         let cursor = state.cursor;
@@ -75,7 +86,7 @@ export async function walkKeyspace<R>(
           }
           const args: (string | number)[] = [cursor, 'MATCH', settings.match, 'COUNT', settings.count];
           if (settings.type) args.push('TYPE', settings.type);
-          const [next, keys] = (await node.client.call('SCAN', ...args)) as [string, string[]];
+          const [next, keys] = (await settings.guard('scan', () => node.client.call('SCAN', ...args))) as [string, string[]];
           const size = settings.limiter.chunkSize;
           const chunks: string[][] = [];
           for (let i = 0; i < keys.length; i += size) chunks.push(keys.slice(i, i + size));
@@ -84,7 +95,9 @@ export async function walkKeyspace<R>(
             await settings.limiter.take(chunks[i].length);
             const result = handler.process(node, chunks[i]).then(
               (value) => ({ ok: true as const, value }),
-              (error: unknown) => ({ ok: false as const, error }),
+              // Pipelined replies carry their own errors, which reach here unmapped: a dropped
+              // connection must still surface as RedisUnavailableError, like every other call.
+              (error: unknown) => ({ ok: false as const, error: isConnectionError(error) && !(error instanceof TidyKvError) ? new RedisUnavailableError('batch', error) : error }),
             );
             pending.push({ next, last: i === chunks.length - 1, result });
             while (pending.length >= settings.inflight) await settle();
@@ -110,4 +123,18 @@ export async function walkKeyspace<R>(
   // per second" hold for the run as a whole, not just between chunks.
   if (!interrupted) await settings.limiter.drain();
   return { interrupted };
+}
+
+/**
+ * Runs a walk and, if it fails (Redis gone, a timeout), saves the checkpoint as of the last
+ * committed batch before rethrowing, so that the rerun resumes there instead of starting over.
+ */
+export async function saveOnError<S, T>(checkpoint: Checkpoint<S> | undefined, cursors: Record<string, NodeCursor>, state: () => S, walk: () => Promise<T>): Promise<T> {
+  try {
+    return await walk();
+  } catch (err) {
+    // The original error matters more than a failure to save.
+    await checkpoint?.save(cursors, state()).catch(() => undefined);
+    throw err;
+  }
 }
