@@ -274,6 +274,8 @@ export class HttpSession {
   /** True when a save would have nothing to do (the common read-only request). */
   private get idle(): boolean {
     if (this.dead || this.sets.size > 0 || this.dels.size > 0 || this.idleOverride !== -1 || this.regeneratePending) return false;
+    // Lazy attributes buffered by an earlier request are flushed by the first request after the interval.
+    if (this.stored && this.store.lazyDue(this.stored.id)) return false;
     const mode = this.store.options.saveMode;
     return mode === 'on-set' || !this.stored || (mode === 'on-get' && this.got.size === 0);
   }

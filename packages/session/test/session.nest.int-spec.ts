@@ -342,6 +342,13 @@ describe('@tidykv/session on Express, standalone Redis', () => {
     await new Promise((r2) => setTimeout(r2, 650));
     await a.post('/s/set', { lastPage: '/c' });
     expect(await probe.hget(k.key, 'lastPage')).toBe('"/c"');
+    // A buffered value also goes out with the first read-only request once the interval has passed.
+    await a.post('/s/set', { lastPage: '/d' });
+    await a.get('/s/read');
+    expect(await probe.hget(k.key, 'lastPage')).toBe('"/c"');
+    await new Promise((r2) => setTimeout(r2, 650));
+    await a.get('/s/read');
+    expect(await probe.hget(k.key, 'lastPage')).toBe('"/d"');
   });
 
   it('the id can travel in a header for API clients', async () => {

@@ -256,6 +256,13 @@ export class SessionStore {
     return { sets, dels, idleOverrideMs: -1 };
   }
 
+  /** True when a session has lazy attributes buffered for longer than the touch interval. */
+  lazyDue(id: string): boolean {
+    if (this.lazy.size === 0) return false;
+    const l = this.lazy.get(id);
+    return l !== undefined && Date.now() - l.since >= this.options.touchIntervalMs;
+  }
+
   /** Removes and returns the lazy buffer of a session that is about to change id. */
   takeLazy(id: string): { sets: ReadonlyMap<string, string>; dels: ReadonlySet<string> } | undefined {
     const l = this.lazy.get(id);
