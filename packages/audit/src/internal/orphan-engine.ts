@@ -42,6 +42,8 @@ export interface OrphanKey {
   missingField?: string;
   /** Only an orphan while it has no TTL. */
   requireNoTtl: boolean;
+  /** Members must start with this (Spring `:idx` sets name `<keyspace>:` index keys). */
+  memberPrefix?: string;
 }
 
 /** What the fixer does with what the engine finds, before the batch is committed. */
@@ -200,7 +202,8 @@ export class OrphanEngine {
     const ks = this.keyspaceOf(key);
     if (ks !== undefined) {
       if (type === 'set' && key.endsWith(':idx')) {
-        return { orphanKey: { kind: 'spring-data-idx', key, type, pttl, dependsOn: key.slice(0, -4), requireNoTtl: false } };
+        // `persons:lastname:idx` could also be the index set of lastname "idx": memberPrefix tells them apart.
+        return { orphanKey: { kind: 'spring-data-idx', key, type, pttl, dependsOn: key.slice(0, -4), requireNoTtl: false, memberPrefix: `${ks}:` } };
       }
       if (type === 'hash' && key.endsWith(':phantom')) {
         // A phantom with a TTL expires by itself (Spring gives it the entity TTL + 5 min); one without is stranded.
@@ -299,9 +302,15 @@ export class OrphanEngine {
       });
     }
     const exists = await this.existsMany(node, dependent.map((k) => k.dependsOn!));
-    dependent.forEach((k, i) => {
-      if (exists[i] === 0) orphans.push(k);
-    });
+    const missing = dependent.filter((_, i) => exists[i] === 0);
+    const prefixed = missing.filter((k) => k.memberPrefix !== undefined);
+    if (prefixed.length > 0) {
+      const p = node.client.pipeline();
+      for (const k of prefixed) p.srandmember(k.key, 5);
+      const r = (await this.conn.run('srandmember', () => p.exec())) ?? [];
+      const wrong = new Set(prefixed.filter((k, i) => !((r[i][1] as string[] | null) ?? []).every((m) => m.startsWith(k.memberPrefix!))));
+      orphans.push(...missing.filter((k) => !wrong.has(k)));
+    } else orphans.push(...missing);
     if (orphans.length === 0) return [];
     const p = node.client.pipeline();
     for (const k of orphans) {
