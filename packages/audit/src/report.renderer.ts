@@ -185,13 +185,15 @@ export function renderOrphanReport(report: OrphanReport, format: Exclude<ReportF
     `${report.interrupted ? ' - INTERRUPTED, resume with the same --checkpoint' : ''}\n` +
     `Spring Data keyspaces: ${report.springDataKeyspaces.join(', ') || '(none found)'}\n\n`;
   if (report.findingsTotal === 0) return `${head}No orphans found.\n`;
-  const list = report.findings
+  // Biggest first: an operator reads the top of this list, not the order SCAN happened to return.
+  const list = [...report.findings]
+    .sort((a, b) => b.deadMembers - a.deadMembers || b.memoryBytes - a.memoryBytes || a.key.localeCompare(b.key))
     .slice(0, 50)
     .map((f) => [f.kind, f.key, String(f.members), String(f.deadMembers), f.wholeKey ? 'yes' : 'no', formatBytes(f.memoryBytes), f.pttl === -1 ? 'none' : `${f.pttl} ms`]);
   return (
     head +
     table(['KIND', 'KEYS', 'DEAD MEMBERS', 'MEMORY'], totals, new Set([1, 2, 3])) +
-    `\n\n${report.findingsTotal} finding(s)${report.findingsTotal > list.length ? `, first ${list.length} shown (use --json or --csv for all)` : ''}:\n` +
+    `\n\n${report.findingsTotal} finding(s)${report.findingsTotal > list.length ? `, the ${list.length} largest shown (use --json or --csv for all)` : ''}:\n` +
     table(['KIND', 'KEY', 'MEMBERS', 'DEAD', 'WHOLE KEY', 'MEMORY', 'TTL'], list, new Set([2, 3, 5])) +
     '\n'
   );
