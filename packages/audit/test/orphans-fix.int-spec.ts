@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import { RedisConnection } from '@tidykv/core';
 import { countCommands, startRedis, type RedisTestServer } from '@tidykv/testing';
 import { findOrphans, fixLeaks, renderFixReport, renderOrphanReport, type ChangeLogEntry, type OrphanReport } from '../src/index.js';
-import { READ_ONLY_COMMANDS, diffSnapshots, merge, send, snapshot, springData, springSession, tidykv, type Seeded } from './seed.helper.js';
+import { READ_ONLY_COMMANDS, diffSnapshots, merge, send, snapshot, springData, springSession, tidykv, type Cmd, type Seeded } from './seed.helper.js';
 
 function ordersKeyspace(): Seeded {
   // A keyspace with neither phantoms nor :idx sets: found only by probing its members.
@@ -151,6 +151,33 @@ describe('orphans and fix on a standalone server', () => {
     expect(logOf(logFile).filter((e) => e.action === 'expire' && e.result === 'done')).toHaveLength(500);
     // Other key patterns were left alone: the Spring keyspace set still has no TTL.
     expect(await client.pttl('persons')).toBe(-1);
+  });
+});
+
+describe('--rate on orphans', () => {
+  let server: RedisTestServer;
+  let conn: RedisConnection;
+  beforeAll(async () => {
+    server = await startRedis({ own: true });
+    conn = RedisConnection.create({ url: server.url });
+  });
+  afterAll(async () => {
+    await conn.close();
+    await server.close();
+  });
+
+  it('paces keys walked and index members checked together, within 10%', async () => {
+    const cmds: Cmd[] = [['SADD', 'kk', ...Array.from({ length: 1000 }, (_, i) => `m${i}`)]];
+    for (let i = 0; i < 200; i++) cmds.push(['SET', `plain:${i}`, 'v']);
+    await send(server.client(), cmds);
+    const rate = 1500;
+    const started = performance.now();
+    const r = await findOrphans(conn, { rate, springDataKeyspaces: ['kk'], detectSpringDataKeyspaces: false });
+    const seconds = (performance.now() - started) / 1000;
+    expect(r.totals['spring-data-keyspace']).toMatchObject({ keys: 1, deadMembers: 1000 });
+    const observed = (r.keysScanned + 1000) / seconds;
+    expect(observed).toBeLessThanOrEqual(rate * 1.1);
+    expect(observed).toBeGreaterThanOrEqual(rate * 0.9);
   });
 });
 

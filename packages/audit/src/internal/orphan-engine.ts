@@ -3,6 +3,7 @@ import { encodeKeyPart, type RedisConnection } from '@tidykv/core';
 import type { IndexRule, ResolvedOrphanOptions } from '../audit.options.js';
 import { patternOf } from '../key-pattern.classifier.js';
 import type { OrphanFinding, OrphanKind } from '../orphan.finder.js';
+import { isNoScript, queueInspect, supportsReadOnlyScripts } from './inspect-script.js';
 import type { ScanNode } from './nodes.js';
 import type { RateLimiter } from './rate-limiter.js';
 
@@ -114,12 +115,14 @@ function parentOf(key: string): string | undefined {
 /**
  * Recognises the leak-prone layouts (Spring Data Redis repositories, Spring Session, tidykv
  * indexes and custom index rules) batch by batch and checks their members. Read-only: it sends
- * TYPE, PTTL, SRANDMEMBER, SSCAN, ZSCAN, SCARD, ZCARD, HEXISTS, EXISTS and MEMORY USAGE; a fixer
- * acts through {@link OrphanActions}.
+ * TYPE and PTTL (in EVALSHA_RO on standalone Redis >= 7), SRANDMEMBER, SSCAN, ZSCAN, SCARD, HLEN,
+ * HEXISTS, EXISTS, MEMORY USAGE and INFO; a fixer acts through {@link OrphanActions}.
  */
 export class OrphanEngine {
   readonly keyspaces: Set<string>;
   private readonly rules: CompiledRule[];
+  /** Per node: whether batches are inspected with the read-only script. */
+  private readonly scripted = new Map<string, boolean>();
 
   constructor(
     private readonly conn: RedisConnection,
@@ -258,9 +261,29 @@ export class OrphanEngine {
     return { seen, findings, keyspaces: learnt };
   }
 
-  /** TYPE and PTTL of every key, pipelined on the node. */
+  /**
+   * TYPE and PTTL of every key: one read-only script call on standalone Redis >= 7 (as `scan`
+   * does), otherwise pipelined on the node.
+   */
   async inspect(node: ScanNode, keys: string[]): Promise<InspectedKey[]> {
     if (keys.length === 0) return [];
+    let batched = this.scripted.get(node.id);
+    if (batched === undefined) {
+      batched = !this.conn.isCluster && (await this.conn.run('info', () => supportsReadOnlyScripts(node.client)));
+      this.scripted.set(node.id, batched);
+    }
+    if (batched) {
+      const send = async (cached: boolean) => {
+        const p = node.client.pipeline();
+        queueInspect(p, keys, cached);
+        return ((await this.conn.run('inspect', () => p.exec())) ?? [])[0];
+      };
+      let [err, flat] = await send(true);
+      if (isNoScript(err)) [err, flat] = await send(false);
+      if (err) throw err;
+      const f = flat as (string | number)[];
+      return keys.map((key, i) => ({ key, type: f[2 * i] as string, pttl: f[2 * i + 1] as number }));
+    }
     const p = node.client.pipeline();
     for (const k of keys) p.type(k).pttl(k);
     const r = (await this.conn.run('inspect', () => p.exec())) ?? [];
