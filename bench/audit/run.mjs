@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { RedisProcess } from '@tidykv/testing';
 import { RedisConnection } from '@tidykv/core';
-import { scanKeyspace } from '@tidykv/audit';
+import { findOrphans, scanKeyspace } from '@tidykv/audit';
 
 const KEYS = Number(process.env.BENCH_KEYS ?? 1_000_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -72,6 +72,12 @@ for (let r = 0; r < ROUNDS; r++) {
 if (report.keys !== dbsize) throw new Error(`scan saw ${report.keys} keys, DBSIZE says ${dbsize}`);
 const scanS = median(runs.map((x) => x.s));
 
+// For reference (no anchor): `orphans` walks the same keyspace, classifying every key.
+t = performance.now();
+const orphans = await findOrphans(conn, {});
+const orphansS = (performance.now() - t) / 1000;
+console.log(`tidykv orphans: ${orphans.keysScanned} keys in ${orphansS.toFixed(2)} s, ${orphans.findingsTotal} findings`);
+
 // Anchor: one redis-cli process per key, as in `redis-cli --scan | while read k; do ...; done`.
 const subset = spawnSync('bash', ['-c', `redis-cli -h ${server.host} -p ${server.port} --scan | head -n ${BASELINE_KEYS}`], { encoding: 'utf8', maxBuffer: 1 << 26 });
 const keysFile = `${os.tmpdir()}/tidykv-audit-bench-keys.txt`;
@@ -114,6 +120,7 @@ MEMORY USAGE on 1% of keys (pipelined with the batch).
 - Ratio (anchor / tidykv, same run): **${Math.round(ratio).toLocaleString('en-US')}x**.
 - Target "full scan of 1,000,000 keys with TTL and type checks, memory sampled at 1%, under 15 s": **${scanS < 15 ? 'met' : 'missed'}** (${scanS.toFixed(2)} s).
 - The scan found ${report.patterns.length} patterns and ${report.keysWithoutTtl.toLocaleString('en-US')} keys without TTL; it sent only SCAN, EVALSHA_RO (TYPE and PTTL inside), MEMORY USAGE, DBSIZE and INFO.
+- For reference, \`findOrphans\` over the same ${dbsize.toLocaleString('en-US')} keys (one run, no anchor): ${orphansS.toFixed(2)} s, ${orphans.findingsTotal} findings (the mix has no Spring or tidykv layouts).
 - Seeding (a Lua loop, not measured as part of anything): ${seedS.toFixed(1)} s.
 
 The anchor is extrapolated linearly from its subset: its cost is one process start and one
