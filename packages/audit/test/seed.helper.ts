@@ -156,6 +156,9 @@ export function springSession(healthy: number, partial: number, deadPrincipalMem
     s.cmds.push(['SADD', key, id]);
     dead(s, key, id);
   }
+  // A current bucket with its TTL, naming a session that has just gone: Spring's own cleanup
+  // (and the bucket's TTL) handles it, so it is not a leftover.
+  s.cmds.push(['SADD', `${NS}:expirations:${minute(1)}`, `expires:${randomUUID()}`], ['PEXPIRE', `${NS}:expirations:${minute(1)}`, 360_000]);
   const bucket = `${NS}:expirations:${minute(-90)}`;
   for (let i = 0; i < staleBucketMembers; i++) {
     const member = `expires:${randomUUID()}`;

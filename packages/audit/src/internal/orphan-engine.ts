@@ -10,6 +10,9 @@ import type { RateLimiter } from './rate-limiter.js';
 /** Spring Session stores the principal index under this index name. */
 export const SPRING_PRINCIPAL_INDEX = 'org.springframework.session.FindByIndexNameSessionRepository.PRINCIPAL_NAME_INDEX_NAME';
 
+/** Spring Session expires an expiration bucket 5 minutes after its minute. */
+const SPRING_BUCKET_GRACE_MS = 5 * 60_000;
+
 /** A member found dead, with why. */
 export interface DeadMember {
   member: string;
@@ -189,6 +192,11 @@ export class OrphanEngine {
       const rest = key.slice(ns.length + 1);
       const toSession = (m: string): string => `${ns}:sessions:${m}`;
       if (type === 'set' && rest.startsWith('expirations:')) {
+        // Spring gives each bucket a TTL of its minute + 5 min and its cleanup job empties it; a
+        // bucket that still has a TTL and is not yet past that grace cleans itself. Only buckets
+        // without TTL, or past their grace, are leftovers.
+        const minute = Number(rest.slice('expirations:'.length));
+        if (pttl !== -1 && !(Number.isFinite(minute) && minute + SPRING_BUCKET_GRACE_MS < Date.now())) return undefined;
         return { container: { kind: 'spring-session-expirations', key, type, pttl, target: toSession, scoreIsExpiry: false } };
       }
       if (type === 'set' && rest.startsWith('index:')) {
