@@ -25,3 +25,4 @@ export type {
 } from './connection.options.js';
 export { LuaScriptSet, loadLuaScripts } from './lua-script-set.js';
 export type { LuaScript } from './lua-script-set.js';
+export { keySlot } from './key-slot.js';

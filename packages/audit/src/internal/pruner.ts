@@ -5,7 +5,7 @@ import type { ChangeLog } from './change-log.js';
 import type { ScanNode } from './nodes.js';
 import { clientFor, existsMany, type Container, type DeadMember, type OrphanActions, type OrphanKey } from './orphan-engine.js';
 import { auditScripts, scriptOutcome, type ScriptOutcome } from './scripts.js';
-import { slotOf } from './slot.js';
+import { keySlot as slotOf } from '@tidykv/core';
 
 type Op = (target: Redis | Cluster | ChainableCommander) => unknown;
 
