@@ -3,7 +3,7 @@
 // Usage: node dist/bench-app.js <tidykv|tidykv-als|tidykv-near-cache|tidykv-principal|tidykv-no-ap|incumbent|bare> <redisUrl>; prints the port.
 import 'reflect-metadata';
 import { Body, Controller, Get, HttpCode, Module, Post, Req, UnauthorizedException, type DynamicModule } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
 import { Session, SessionModule, type HttpSession } from '@tidykv/session';
 import { RedisStore } from 'connect-redis';
 import session from 'express-session';
@@ -103,8 +103,12 @@ class BenchModule {
     };
   }
 
-  static bare(): DynamicModule {
-    return { module: BenchModule, controllers: [BareController] };
+  static bare(withInterceptor = false): DynamicModule {
+    return {
+      module: BenchModule,
+      controllers: [BareController],
+      providers: withInterceptor ? [{ provide: APP_INTERCEPTOR, useValue: { intercept: (_c: unknown, next: { handle(): unknown }) => next.handle() } }] : [],
+    };
   }
 
   static incumbent(): DynamicModule {
@@ -120,8 +124,8 @@ function exitOnSignal(close: () => Promise<void>): void {
 
 async function main(): Promise<void> {
   const [kind, redisUrl] = process.argv.slice(2);
-  if (kind === 'bare') {
-    const app = await NestFactory.create(BenchModule.bare(), { logger: false });
+  if (kind === 'bare' || kind === 'bare-interceptor') {
+    const app = await NestFactory.create(BenchModule.bare(kind === 'bare-interceptor'), { logger: false });
     await app.listen(0, '127.0.0.1');
     exitOnSignal(() => app.close());
     process.stdout.write(`${(app.getHttpServer().address() as { port: number }).port}\n`);

@@ -271,6 +271,12 @@ export class HttpSession {
     return run;
   }
 
+  /** @internal Drops this request's unsaved writes (the response is a server error). */
+  discardPending(): void {
+    this.clearPending();
+    this.regeneratePending = false;
+  }
+
   /** True when a save would have nothing to do (the common read-only request). */
   private get idle(): boolean {
     if (this.dead || this.sets.size > 0 || this.dels.size > 0 || this.idleOverride !== -1 || this.regeneratePending) return false;

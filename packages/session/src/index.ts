@@ -11,4 +11,3 @@ export type { SaveOutcome, SaveStatus } from './http-session.model.js';
 export { TidyKvSessionError } from './session.errors.js';
 export type { SessionErrorCode } from './session.errors.js';
 export { SessionMiddleware } from './session.middleware.js';
-export { SessionSaveInterceptor } from './session-save.interceptor.js';

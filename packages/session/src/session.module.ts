@@ -1,12 +1,10 @@
 import { Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
 import { SessionStore } from './internal/session-store.js';
 import { SessionAccessor } from './session-accessor.service.js';
 import { SESSION_MODULE_OPTIONS, SESSION_STORE } from './session.constants.js';
 import { SessionMiddleware } from './session.middleware.js';
 import { SessionConfigurableModule } from './session.module-definition.js';
 import { resolveSessionOptions, type SessionModuleOptions } from './session.options.js';
-import { SessionSaveInterceptor } from './session-save.interceptor.js';
 import { SessionService } from './session.service.js';
 
 /**
@@ -25,8 +23,6 @@ import { SessionService } from './session.service.js';
     SessionMiddleware,
     SessionAccessor,
     SessionService,
-    SessionSaveInterceptor,
-    { provide: APP_INTERCEPTOR, useExisting: SessionSaveInterceptor },
   ],
   exports: [SessionAccessor, SessionService, SESSION_STORE],
 })

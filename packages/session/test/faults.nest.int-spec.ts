@@ -14,21 +14,29 @@ describe('@tidykv/session under faults', () => {
 
   it('during an outage, requests that need the session fail fast with a typed error (503 in the app) and the process survives', async () => {
     const app = await startExpressApp({ connection: { url: redis.url, commandTimeoutMs: 300, connectTimeoutMs: 300 } });
+    let restarted = false;
     try {
       const a = new Agent(app.url);
       await a.post('/s/set', { n: 1 });
       await redis.stop();
       const started = Date.now();
-      const results = await Promise.all([a.get('/s/read'), a.post('/s/incr/n'), new Agent(app.url).post('/s/set', { x: 1 }), a.post('/s/logout')]);
+      const [read, write, logout, create] = await Promise.all([
+        a.get('/s/read'),
+        a.post('/s/incr/n'),
+        a.post('/s/logout'),
+        new Agent(app.url).post('/s/set', { x: 1 }),
+      ]);
       const elapsed = Date.now() - started;
-      for (const r of results) {
-        expect(r.status).toBe(503);
-        expect(r.body).toEqual({ code: 'TIDYKV_UNAVAILABLE', name: 'RedisUnavailableError' });
-      }
+      // Loading fails inside the handler's parameter resolution: the typed error reaches the app's filter.
+      for (const r of [read, write, logout]) expect(r).toMatchObject({ status: 503, body: { code: 'TIDYKV_UNAVAILABLE', name: 'RedisUnavailableError' } });
+      // A new session is only written at the end of the request, after the handler: the response
+      // is replaced with a 503 carrying the same stable code, and no cookie is set.
+      expect(create).toMatchObject({ status: 503, body: { statusCode: 503, code: 'TIDYKV_UNAVAILABLE' }, setCookie: [] });
       expect(elapsed).toBeLessThan(1_500);
       // Routes that never touch the session keep working.
       expect((await a.get('/s/none')).status).toBe(200);
       await redis.start();
+      restarted = true;
       // The restarted server is empty: the old session is gone, new ones work.
       const b = new Agent(app.url);
       let ok = false;
@@ -39,6 +47,7 @@ describe('@tidykv/session under faults', () => {
       expect(ok).toBe(true);
       expect((await b.get('/s/read')).body).toEqual({ n: 1 });
     } finally {
+      if (!restarted) await redis.start();
       await app.close();
     }
   });

@@ -90,4 +90,22 @@ describe('@tidykv/session on Fastify', () => {
     expect(r.status).toBe(500);
     expect(r.body).toEqual({ code: 'TIDYKV_CODEC', name: 'TidyKvCodecError' });
   });
+
+  it('a 4xx answer keeps the writes, a handler that sends the response itself is saved first, and app cookies survive', async () => {
+    await probe.flushall();
+    const a = new Agent(app.url);
+    await a.post('/s/set', { n: 1 });
+    expect((await a.post('/s/reject')).status).toBe(401);
+    expect((await a.post('/s/reject')).status).toBe(401);
+    const raw = new Agent(app.url);
+    const r = await raw.post('/s/raw-response');
+    expect(r.status).toBe(200);
+    expect(r.body).toBe('raw');
+    expect((await raw.get('/s/read')).body).toEqual({ raw: true });
+    expect((await a.get('/s/read')).body).toEqual({ n: 1, attempts: 2 });
+    const c = await new Agent(app.url).post('/s/app-cookie');
+    expect(c.setCookie).toHaveLength(2);
+    expect(c.setCookie[0]).toBe('app=1; Path=/');
+    expect(c.setCookie[1]).toMatch(/^sid=/);
+  });
 });

@@ -1,5 +1,5 @@
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { Body, Catch, Controller, Get, HttpCode, Module, Param, Post, Query, type ArgumentsHost, type DynamicModule, type ExceptionFilter, type INestApplication } from '@nestjs/common';
+import { Body, Catch, Controller, Get, HttpCode, Module, Param, Post, Query, Res, UnauthorizedException, type ArgumentsHost, type DynamicModule, type ExceptionFilter, type INestApplication } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { RedisUnavailableError, TidyKvError } from '@tidykv/core';
 import { NestFactory } from '@nestjs/core';
@@ -73,6 +73,31 @@ class TestController {
   async setThenWait(@Session() s: HttpSession, @Query('ms') ms: string, @Body() body: Record<string, unknown>): Promise<{ ok: true }> {
     for (const [k, v] of Object.entries(body)) s.set(k, v);
     await new Promise((r) => setTimeout(r, Number(ms)));
+    return { ok: true };
+  }
+
+  @Post('reject')
+  reject(@Session() s: HttpSession): never {
+    // A 4xx answer still keeps its writes (e.g. counting failed logins).
+    s.set('attempts', (s.get<number>('attempts') ?? 0) + 1);
+    throw new UnauthorizedException();
+  }
+
+  @Post('raw-response')
+  rawResponse(@Session() s: HttpSession, @Res() res: { raw?: unknown; code?: (n: number) => { send(b: string): void }; status?: (n: number) => { send(b: string): void } }): void {
+    // The handler answers by itself (no return value): the save must still come first.
+    s.set('raw', true);
+    if (typeof res.code === 'function') res.code(200).send('raw');
+    else res.status?.(200).send('raw');
+  }
+
+  @Post('app-cookie')
+  @HttpCode(200)
+  appCookie(@Session() s: HttpSession, @Res({ passthrough: true }) res: { raw?: unknown; header?: (n: string, v: string) => void; setHeader?: (n: string, v: string) => void }): { ok: true } {
+    // The app sets its own cookie too; both must reach the client.
+    if (res.raw !== undefined && typeof res.header === 'function') res.header('set-cookie', 'app=1; Path=/');
+    else res.setHeader?.('set-cookie', 'app=1; Path=/');
+    s.set('n', 1);
     return { ok: true };
   }
 
