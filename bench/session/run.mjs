@@ -153,6 +153,18 @@ Redis memory per session holding a userId and a visits counter (MEMORY USAGE sum
 | tidykv (one hash) | ${f(mem.tidykv)} | **${ratio(mem.tidykv, mem.incumbent)}** |
 | tidykv with the principal index on (hash + its share of the index zset) | ${f(mem.tidykvPrincipal)} | ${ratio(mem.tidykvPrincipal, mem.incumbent)} |
 
+Notes:
+- Commands per request (INFO commandstats during the runs): the anchor sends GET + EXPIRE for a read and GET + SET for a
+  write; tidykv sends one HGETALL for a read (its load script, with the touch, once per touch interval) and HGETALL +
+  one EVALSHA for a write.
+- Most of the remaining gap to a bare Nest app is framework work both sides share. tidykv saves from its middleware
+  at the response's first byte rather than through a global Nest interceptor, which alone cost about 20% of a bare
+  app's throughput on this machine.
+- The principal index costs a sorted set per principal; with one session per user (as here) that is ~120 bytes per
+  user on top of the session hash. It is off by default.
+- The machine is shared (2 cores for the app, autocannon and Redis), so absolute figures move between runs by 10-20%;
+  the ratios come from interleaved rounds of the same run.
+
 Targets: read >= 1.3x, write >= 1.2x, p99 no worse, memory <= 0.7x.
 
 Raw rounds: \`${JSON.stringify({ ...rounds, ...variants })}\`
