@@ -325,8 +325,9 @@ describe('@tidykv/session on Express, standalone Redis', () => {
   });
 
   it('lazy attributes are buffered until the next regular write, or until the touch interval has passed', async () => {
-    const t = await start({ connection: { url: redis.url }, touchIntervalMs: 600, idleTimeoutMs: 60_000, lazyAttributes: ['lastPage'], keyPrefix: 'lazy:' });
+    const t = await start({ connection: { url: redis.url }, touchIntervalMs: 1_500, idleTimeoutMs: 60_000, lazyAttributes: ['lastPage'], keyPrefix: 'lazy:' });
     const a = new Agent(t.url);
+    // 1.5 s interval: wide enough that a loaded machine cannot make a buffered value look due.
     await a.post('/s/set', { n: 1 });
     const [k] = await listKeys(probe, 'lazy:s:*');
     const r = await count(() => a.post('/s/set-and-save', { lastPage: '/a' }));
@@ -339,14 +340,14 @@ describe('@tidykv/session on Express, standalone Redis', () => {
     expect(await probe.hget(k.key, 'lastPage')).toBe('"/a"');
     await a.post('/s/set', { lastPage: '/b' });
     expect(await probe.hget(k.key, 'lastPage')).toBe('"/a"');
-    await new Promise((r2) => setTimeout(r2, 650));
+    await new Promise((r2) => setTimeout(r2, 1_600));
     await a.post('/s/set', { lastPage: '/c' });
     expect(await probe.hget(k.key, 'lastPage')).toBe('"/c"');
     // A buffered value also goes out with the first read-only request once the interval has passed.
     await a.post('/s/set', { lastPage: '/d' });
     await a.get('/s/read');
     expect(await probe.hget(k.key, 'lastPage')).toBe('"/c"');
-    await new Promise((r2) => setTimeout(r2, 650));
+    await new Promise((r2) => setTimeout(r2, 1_600));
     await a.get('/s/read');
     expect(await probe.hget(k.key, 'lastPage')).toBe('"/d"');
   });
