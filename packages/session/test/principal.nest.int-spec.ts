@@ -71,7 +71,7 @@ describe('@tidykv/session principal index', () => {
   });
 
   it('index entries expire with their sessions: once every session of a user has expired, no index key remains', async () => {
-    const short = await startExpressApp({ connection: { url: redis.url }, principal: 'userId', idleTimeoutMs: 700, touchIntervalMs: 100, keyPrefix: 'pexp:' });
+    const short = await startExpressApp({ connection: { url: redis.url }, principal: 'userId', idleTimeoutMs: 1_500, touchIntervalMs: 100, keyPrefix: 'pexp:' });
     try {
       const agents = Array.from({ length: 30 }, () => new Agent(short.url));
       await Promise.all(agents.map((a, i) => a.post('/s/login', { userId: `user${i % 5}` })));
@@ -79,14 +79,14 @@ describe('@tidykv/session principal index', () => {
       expect(keys.filter((k) => k.type === 'zset').length).toBeGreaterThan(0);
       expect(keys.every((k) => k.pttl > 0)).toBe(true);
       // Keep one user's sessions alive a little longer: its index must outlive the others.
-      await new Promise((r) => setTimeout(r, 400));
+      await new Promise((r) => setTimeout(r, 600));
       await Promise.all(agents.filter((_, i) => i % 5 === 0).map((a) => a.get('/s/read')));
-      await eventually(async () => (await listKeys(probe, 'pexp:*')).filter((k) => k.type === 'hash').length === 6, 2_000, 'the idle users to expire');
+      await eventually(async () => (await listKeys(probe, 'pexp:*')).filter((k) => k.type === 'hash').length === 6, 3_000, 'the idle users to expire');
       // The four idle users' index keys went with their sessions; the active user's index remains.
       const left = await listKeys(probe, 'pexp:*');
       expect(left.filter((k) => k.type === 'zset')).toHaveLength(1);
       expect(await probe.zcard(left.find((k) => k.type === 'zset')?.key as string)).toBe(6);
-      await eventually(async () => (await listKeys(probe, 'pexp:*')).length === 0, 3_000, 'every session and index key to expire');
+      await eventually(async () => (await listKeys(probe, 'pexp:*')).length === 0, 4_000, 'every session and index key to expire');
     } finally {
       await short.close();
     }

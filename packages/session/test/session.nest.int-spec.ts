@@ -166,7 +166,7 @@ describe('@tidykv/session on Express, standalone Redis', () => {
   });
 
   it('touches at most once per touchInterval', async () => {
-    const t = await start({ connection: { url: redis.url }, idleTimeoutMs: 60_000, touchIntervalMs: 700, keyPrefix: 'thr:' });
+    const t = await start({ connection: { url: redis.url }, idleTimeoutMs: 60_000, touchIntervalMs: 1_500, keyPrefix: 'thr:' });
     const a = new Agent(t.url);
     await a.post('/s/set', { n: 1 });
     const [k] = await listKeys(probe, 'thr:s:*');
@@ -176,7 +176,7 @@ describe('@tidykv/session on Express, standalone Redis', () => {
     });
     expect(stats.counts.hset ?? 0).toBe(0);
     expect(await probe.hget(k.key, '#a')).toBe(first);
-    await new Promise((r) => setTimeout(r, 750));
+    await new Promise((r) => setTimeout(r, 1_600));
     const after = await countCommands(probe, async () => {
       for (let i = 0; i < 5; i++) await a.get('/s/read');
     });
