@@ -2,6 +2,7 @@ import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationB
 import { ModulesContainer } from '@nestjs/core';
 import { SessionAccessor } from './session-accessor.service.js';
 import { TidyKvConfigError } from '@tidykv/core';
+import { isSessionId } from './internal/session-id.js';
 import type { SessionStore } from './internal/session-store.js';
 import { SESSION_STORE } from './session.constants.js';
 
@@ -60,8 +61,10 @@ export class SessionService implements OnModuleInit, OnApplicationBootstrap, Bef
     return this.store.invalidateByPrincipal(principal);
   }
 
-  /** Invalidates one session by id. True if it existed. */
-  invalidate(id: string): Promise<boolean> {
+  /** Invalidates one session by its (unsigned) id, as listed by {@link listByPrincipal}. True if it existed. */
+  async invalidate(id: string): Promise<boolean> {
+    // A malformed id cannot name a session; refusing it here keeps odd strings out of key names.
+    if (!isSessionId(id)) return false;
     return this.store.destroy(id);
   }
 
