@@ -6,6 +6,7 @@ import type { DemoConfig } from './demo.config.js';
 import { HealthController } from './health.controller.js';
 import { MeController } from './me.controller.js';
 import { RedisUnavailableFilter } from './redis-unavailable.filter.js';
+import { TokensModule } from './tokens/tokens.module.js';
 
 /** The demo's root module, built from its config (the Redis URL is only known at start). */
 @Module({})
@@ -20,6 +21,8 @@ export class AppModule {
           idleTimeoutMs: config.sessionTtlSeconds * 1000,
           principal: 'userId',
         }),
+        // Refresh tokens on @tidykv/repository: POST /tokens, GET /tokens?userId=, DELETE /tokens?userId=.
+        TokensModule.register(config.redisUrl),
       ],
       controllers: [HealthController, AuthController, MeController],
       providers: [{ provide: APP_FILTER, useClass: RedisUnavailableFilter }],
