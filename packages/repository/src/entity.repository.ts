@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Cluster, Redis } from 'ioredis';
 import { decodeKeyPart } from '@tidykv/core';
 import { EntityCodec } from './internal/entity-codec.js';
@@ -41,6 +42,14 @@ export class EntityRepository<T extends object> {
   protected readonly meta: EntityMetadata;
   /** Converts between entities and hash fields. */
   protected readonly codec: EntityCodec;
+  /**
+   * The indexed values (stored encodings, '' for absent) this process last saw stored per id,
+   * from its own reads and writes. A write that changes an indexed value must name the old index
+   * key up front; with a right guess the usual read-modify-write is one round trip instead of
+   * two. A wrong or missing guess is never unsafe: the script refuses it and reports the stored
+   * values, and the write is retried with them.
+   */
+  private readonly seenIndexed = new LRUCache<string, readonly string[]>({ max: 10_000 });
 
   constructor(
     /** The entity class. */
@@ -62,13 +71,15 @@ export class EntityRepository<T extends object> {
   /**
    * Inserts or replaces `entity` (properties it no longer has are removed) and applies its TTL in
    * the same atomic step: the instance's `@TimeToLive` value, else the class `ttl`, else the TTL
-   * the stored entity already had. One round trip on a standalone server (two when it changes an
-   * indexed value the stored entity holds); on Cluster, one more for index entries. Returns `entity`.
+   * the stored entity already had. One round trip on a standalone server, also when it changes an
+   * indexed value this process read or wrote last; two when the stored indexed value is one it
+   * has not seen (written by another process). On Cluster, one more for index entries. Returns `entity`.
    */
   async save(entity: T): Promise<T> {
     const enc = this.codec.encode(entity);
     const specs: BlockSpec[] = this.meta.indexed.map((prop, i) => ({ prop, enc: enc.indexedEncodings[i], part: enc.indexedParts[i] }));
-    await this.write('save', 'saveEntity', enc.id, specs, [], (blocks) => [enc.id, enc.ttlMs, specs.length, ...blocks, ...enc.pairs]);
+    await this.write('save', 'saveEntity', enc.id, specs, this.guessIndexed(enc.id), (blocks) => [enc.id, enc.ttlMs, specs.length, ...blocks, ...enc.pairs]);
+    this.rememberIndexed(enc.id, enc.indexedEncodings);
     return entity;
   }
 
@@ -108,13 +119,23 @@ export class EntityRepository<T extends object> {
         specs.push({ prop, enc: v === undefined ? '' : this.codec.encodeValue(prop, v), part: v === undefined || v === null ? undefined : this.codec.indexPart(prop, v) });
       }
     }
-    const outcome = await this.write('update', 'updateEntity', id, specs, [], (blocks) => [id, 'keep', specs.length, ...blocks, pairs.length / 2, ...pairs, ...removed]);
-    return outcome.kind === 'done';
+    const guess = this.guessIndexed(id);
+    const outcome = await this.write('update', 'updateEntity', id, specs, guess, (blocks) => [id, 'keep', specs.length, ...blocks, pairs.length / 2, ...pairs, ...removed]);
+    if (outcome.kind !== 'done') {
+      this.seenIndexed.delete(id);
+      return false;
+    }
+    if (guess.length > 0) {
+      const next = [...guess];
+      for (const spec of specs) if ('enc' in spec) next[this.meta.indexed.indexOf(spec.prop)] = spec.enc;
+      this.rememberIndexed(id, next);
+    }
+    return true;
   }
 
   /** Deletes entity `id` and its index entries. Returns false when it did not exist. */
   async deleteById(id: string): Promise<boolean> {
-    return this.remove(id, []);
+    return this.remove(id, this.guessIndexed(id));
   }
 
   /** Deletes `entity` (by its id). Returns false when it did not exist. */
@@ -152,7 +173,9 @@ export class EntityRepository<T extends object> {
   async findById(id: string): Promise<T | null> {
     const key = this.keyOf(id);
     const raw = await this.context.run('repository.findById', (c) => c.hgetall(key));
-    return this.codec.decode<T>(key, id, raw);
+    const entity = this.codec.decode<T>(key, id, raw);
+    if (entity) this.rememberStored(id, raw);
+    return entity;
   }
 
   /**
@@ -162,7 +185,11 @@ export class EntityRepository<T extends object> {
   async findManyById(ids: readonly string[]): Promise<(T | null)[]> {
     const keys = ids.map((id) => this.keyOf(id));
     const raws = await this.context.run('repository.findManyById', (c) => this.readHashes(c, keys));
-    return raws.map((raw, i) => this.codec.decode<T>(keys[i], ids[i], raw));
+    return raws.map((raw, i) => {
+      const entity = this.codec.decode<T>(keys[i], ids[i], raw);
+      if (entity) this.rememberStored(ids[i], raw);
+      return entity;
+    });
   }
 
   /** True when entity `id` exists. */
@@ -243,6 +270,18 @@ export class EntityRepository<T extends object> {
 
   // ------------------------------------------------------------------ internals
 
+  private guessIndexed(id: string): readonly string[] {
+    return this.meta.indexed.length === 0 ? [] : (this.seenIndexed.get(id) ?? []);
+  }
+
+  private rememberIndexed(id: string, encodings: readonly string[]): void {
+    if (this.meta.indexed.length > 0) this.seenIndexed.set(id, encodings);
+  }
+
+  private rememberStored(id: string, raw: Record<string, string>): void {
+    if (this.meta.indexed.length > 0) this.seenIndexed.set(id, this.meta.indexed.map((p) => raw[p] ?? ''));
+  }
+
   private indexKeyOf(prop: string, part: string): string {
     return this.context.indexKey(this.meta.keyspace, prop, part);
   }
@@ -304,12 +343,13 @@ export class EntityRepository<T extends object> {
       return (await this.context.run('repository.delete', (c) => c.unlink(key))) === 1;
     }
     const outcome = await this.write('delete', 'deleteEntity', id, specs, guess, (blocks) => [id, specs.length, ...blocks]);
+    this.seenIndexed.delete(id);
     return outcome.kind === 'done';
   }
 
   private async retime(id: string, ttl: string): Promise<boolean> {
     const specs: BlockSpec[] = this.meta.indexed.map((prop) => ({ prop, keep: true }));
-    const outcome = await this.write('expire', 'updateEntity', id, specs, [], (blocks) => [id, ttl, specs.length, ...blocks, 0]);
+    const outcome = await this.write('expire', 'updateEntity', id, specs, this.guessIndexed(id), (blocks) => [id, ttl, specs.length, ...blocks, 0]);
     return outcome.kind === 'done';
   }
 
@@ -378,7 +418,11 @@ export class EntityRepository<T extends object> {
       raws.forEach((raw, i) => {
         if (raw[property] !== enc) return;
         const entity = this.codec.decode<T>(keys[i], ids[i], raw);
-        if (entity) found.push({ id: ids[i], entity, indexedEncodings: this.meta.indexed.map((p) => raw[p] ?? '') });
+        if (entity) {
+          const indexedEncodings = this.meta.indexed.map((p) => raw[p] ?? '');
+          this.rememberIndexed(ids[i], indexedEncodings);
+          found.push({ id: ids[i], entity, indexedEncodings });
+        }
       });
       return { found, count: found.length };
     });

@@ -359,6 +359,41 @@ export function repositorySuite(name: string, start: () => Promise<SuiteTarget>)
       });
     });
 
+    describe('round trips of a save that moves an indexed value', () => {
+      it('is one round trip after this process read the entity, two when another process wrote it, and the index stays exact', async () => {
+        const client = ctx.connection.client;
+        const standalone = target.kind === 'standalone';
+        await tokens.save(make(RefreshToken, { id: 'mv', userId: 'old', issuedAt: new Date() }));
+        const loaded = (await tokens.findById('mv')) as RefreshToken;
+        loaded.userId = 'new';
+        // The repository remembers the indexed value it read, so the save names the old index key up front.
+        if (standalone) expect((await countRoundTrips(client, () => tokens.save(loaded))).total).toBe(1);
+        else await tokens.save(loaded); // Cluster: the index move is its own step in other slots
+
+        // Another process has seen nothing of 'mv': the script refuses the blind guess and reports
+        // the stored value, and the retry moves the entry. Then this process's guess is stale: same.
+        const other = RepositoryContext.create({ connection: target.connection });
+        try {
+          const otherTokens = other.repository(RefreshToken);
+          const blind = () => otherTokens.save(make(RefreshToken, { id: 'mv', userId: 'third', issuedAt: new Date() }));
+          const stale = () => tokens.save(make(RefreshToken, { id: 'mv', userId: 'fourth', issuedAt: new Date() }));
+          if (standalone) {
+            await other.connection.client.ping(); // connect first: the handshake is not the save's round trip
+            expect((await countRoundTrips(other.connection.client, blind)).total).toBe(2);
+            expect((await countRoundTrips(client, stale)).total).toBe(2);
+          } else {
+            await blind();
+            await stale();
+          }
+        } finally {
+          await other.close();
+        }
+        for (const gone of ['old', 'new', 'third']) expect(await tokens.countBy('userId', gone)).toBe(0);
+        expect((await tokens.findBy('userId', 'fourth')).map((t) => t.id)).toEqual(['mv']);
+        expect((await listKeys(target.inspect)).filter((k) => k.type === 'zset')).toHaveLength(1);
+      });
+    });
+
     describe('bad input', () => {
       const nasty = ['*', '?', '[a-z]', '{tag}', '}{', 'a:b', 'x:idx:userId:{u}', '%41', '%', 'line\nbreak', ' ', 'naïve 東京 🎉', '\\', 'refresh-token:{evil}', '\u0000'];
 
