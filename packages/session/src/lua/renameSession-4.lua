@@ -28,17 +28,7 @@ if pf ~= '' then oldP = redis.call('HGET', KEYS[1], pf) end
 redis.call('RENAME', KEYS[1], KEYS[2])
 if oldP then indexRemove(KEYS[3], ARGV[4] .. ':' .. oldP) end
 
-local n = tonumber(ARGV[7])
-if n > 0 then
-  local sets = {}
-  for i = 8, 7 + 2 * n do sets[#sets + 1] = ARGV[i] end
-  redis.call('HSET', KEYS[2], unpack(sets))
-end
-if #ARGV >= 8 + 2 * n then
-  local dels = {}
-  for i = 8 + 2 * n, #ARGV do dels[#dels + 1] = ARGV[i] end
-  redis.call('HDEL', KEYS[2], unpack(dels))
-end
+applyDelta(KEYS[2], 7)
 local override = tonumber(ARGV[6])
 if override > 0 then redis.call('HSET', KEYS[2], '#i', override)
 elseif override == 0 then redis.call('HDEL', KEYS[2], '#i') end

@@ -23,17 +23,7 @@ local meta = redis.call('HMGET', KEYS[1], '#c', '#a', '#i')
 local oldP = false
 if pf ~= '' then oldP = redis.call('HGET', KEYS[1], pf) end
 
-local n = tonumber(ARGV[7])
-if n > 0 then
-  local sets = {}
-  for i = 8, 7 + 2 * n do sets[#sets + 1] = ARGV[i] end
-  redis.call('HSET', KEYS[1], unpack(sets))
-end
-if #ARGV >= 8 + 2 * n then
-  local dels = {}
-  for i = 8 + 2 * n, #ARGV do dels[#dels + 1] = ARGV[i] end
-  redis.call('HDEL', KEYS[1], unpack(dels))
-end
+applyDelta(KEYS[1], 7)
 
 local override = tonumber(ARGV[6])
 local idleStored = meta[3]

@@ -28,3 +28,20 @@ end
 local function indexRemove(idx, member)
   redis.call('ZREM', idx, member)
 end
+
+-- Applies a delta laid out in ARGV from position `at`: ARGV[at] = n, then n field/value pairs to
+-- HSET, then every remaining ARGV is a field to HDEL. Shared by the save and the rename scripts so
+-- the two can never disagree on the layout the TypeScript side sends.
+local function applyDelta(key, at)
+  local n = tonumber(ARGV[at])
+  if n > 0 then
+    local sets = {}
+    for i = at + 1, at + 2 * n do sets[#sets + 1] = ARGV[i] end
+    redis.call('HSET', key, unpack(sets))
+  end
+  if #ARGV >= at + 1 + 2 * n then
+    local dels = {}
+    for i = at + 1 + 2 * n, #ARGV do dels[#dels + 1] = ARGV[i] end
+    redis.call('HDEL', key, unpack(dels))
+  end
+end
