@@ -184,6 +184,20 @@ function checkRun(o: AuditRunOptions): void {
   }
 }
 
+/**
+ * Every field of `defaults`, taken from `given` where it is not undefined. Field by field with
+ * `??` rather than a spread, so that an explicit `undefined` (an unset CLI flag) keeps the
+ * default while `false` and `0` stay what the caller said.
+ */
+function withDefaults<D extends object>(given: Partial<Record<keyof D, unknown>>, defaults: D): D {
+  const out = { ...defaults };
+  for (const k of Object.keys(defaults) as (keyof D)[]) {
+    const v = given[k];
+    if (v !== undefined && v !== null) out[k] = v as D[keyof D];
+  }
+  return out;
+}
+
 /** Validates and completes {@link ScanOptions}; throws `TidyKvConfigError` naming the option. */
 export function validateScanOptions(o: ScanOptions = {}): ResolvedScanOptions {
   checkRun(o);
@@ -199,17 +213,7 @@ export function validateScanOptions(o: ScanOptions = {}): ResolvedScanOptions {
   }
   positiveInt('largestKeys', o.largestKeys);
   positiveInt('foldThreshold', o.foldThreshold);
-  return {
-    ...o,
-    replicas: o.replicas ?? DEFAULT_SCAN_OPTIONS.replicas,
-    match: o.match ?? DEFAULT_SCAN_OPTIONS.match,
-    count: o.count ?? DEFAULT_SCAN_OPTIONS.count,
-    inflight: o.inflight ?? DEFAULT_SCAN_OPTIONS.inflight,
-    memorySampleRate: o.memorySampleRate ?? DEFAULT_SCAN_OPTIONS.memorySampleRate,
-    memorySamples: o.memorySamples ?? DEFAULT_SCAN_OPTIONS.memorySamples,
-    largestKeys: o.largestKeys ?? DEFAULT_SCAN_OPTIONS.largestKeys,
-    foldThreshold: o.foldThreshold ?? DEFAULT_SCAN_OPTIONS.foldThreshold,
-  };
+  return { ...o, ...withDefaults(o, DEFAULT_SCAN_OPTIONS) };
 }
 
 /** Validates and completes {@link OrphanOptions}. */
@@ -238,19 +242,7 @@ export function validateOrphanOptions(o: OrphanOptions = {}): ResolvedOrphanOpti
   }
   positiveInt('memberBatch', o.memberBatch);
   positiveInt('listLimit', o.listLimit);
-  return {
-    ...o,
-    replicas: o.replicas ?? DEFAULT_ORPHAN_OPTIONS.replicas,
-    match: o.match ?? DEFAULT_ORPHAN_OPTIONS.match,
-    count: o.count ?? DEFAULT_ORPHAN_OPTIONS.count,
-    inflight: o.inflight ?? DEFAULT_ORPHAN_OPTIONS.inflight,
-    springSessionNamespace: ns ?? DEFAULT_ORPHAN_OPTIONS.springSessionNamespace,
-    springDataKeyspaces: o.springDataKeyspaces ?? DEFAULT_ORPHAN_OPTIONS.springDataKeyspaces,
-    detectSpringDataKeyspaces: o.detectSpringDataKeyspaces ?? DEFAULT_ORPHAN_OPTIONS.detectSpringDataKeyspaces,
-    indexRules: o.indexRules ?? DEFAULT_ORPHAN_OPTIONS.indexRules,
-    memberBatch: o.memberBatch ?? DEFAULT_ORPHAN_OPTIONS.memberBatch,
-    listLimit: o.listLimit ?? DEFAULT_ORPHAN_OPTIONS.listLimit,
-  };
+  return { ...o, ...withDefaults(o, DEFAULT_ORPHAN_OPTIONS) };
 }
 
 /** Validates and completes {@link FixOptions}. */
@@ -270,8 +262,7 @@ export function validateFixOptions(o: FixOptions = {}): ResolvedFixOptions {
   }
   return {
     ...base,
-    apply: o.apply ?? DEFAULT_FIX_OPTIONS.apply,
-    pruneOrphans: o.pruneOrphans ?? DEFAULT_FIX_OPTIONS.pruneOrphans,
+    ...withDefaults(o, { apply: DEFAULT_FIX_OPTIONS.apply, pruneOrphans: DEFAULT_FIX_OPTIONS.pruneOrphans }),
     logFile: o.logFile ?? `tidykv-audit-fix-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`,
   };
 }

@@ -5,6 +5,7 @@ import { dbSize, listKeys, startRedis, type RedisTestServer } from '@tidykv/test
 import type { Redis } from 'ioredis';
 import { countClientCommands } from './support/client-commands.js';
 import { Agent, SECRET, TestAppModule, wrap, type TestApp } from './support/session-app.js';
+import { expectAnswersKeepWritesAndCookies } from './support/shared-behaviours.js';
 
 describe('@tidykv/session on Fastify', () => {
   let redis: RedisTestServer;
@@ -93,19 +94,6 @@ describe('@tidykv/session on Fastify', () => {
 
   it('a 4xx answer keeps the writes, a handler that sends the response itself is saved first, and app cookies survive', async () => {
     await probe.flushall();
-    const a = new Agent(app.url);
-    await a.post('/s/set', { n: 1 });
-    expect((await a.post('/s/reject')).status).toBe(401);
-    expect((await a.post('/s/reject')).status).toBe(401);
-    const raw = new Agent(app.url);
-    const r = await raw.post('/s/raw-response');
-    expect(r.status).toBe(200);
-    expect(r.body).toBe('raw');
-    expect((await raw.get('/s/read')).body).toEqual({ raw: true });
-    expect((await a.get('/s/read')).body).toEqual({ n: 1, attempts: 2 });
-    const c = await new Agent(app.url).post('/s/app-cookie');
-    expect(c.setCookie).toHaveLength(2);
-    expect(c.setCookie[0]).toBe('app=1; Path=/');
-    expect(c.setCookie[1]).toMatch(/^sid=/);
+    await expectAnswersKeepWritesAndCookies(app.url);
   });
 });

@@ -3,6 +3,7 @@ import { countCommands, dbSize, eventually, listKeys, startRedis, type RedisTest
 import type { Redis } from 'ioredis';
 import { countClientCommands } from './support/client-commands.js';
 import { Agent, SECRET, startExpressApp, type TestApp } from './support/session-app.js';
+import { expectAnswersKeepWritesAndCookies } from './support/shared-behaviours.js';
 
 // Command budgets are asserted twice: from MONITOR (client commands only; commands a script runs
 // are marked [lua] and ignored, so one script = one command) and from INFO commandstats (where
@@ -421,19 +422,6 @@ describe('@tidykv/session on Express, standalone Redis', () => {
 
   it('a 4xx answer keeps the writes, a handler that sends the response itself is saved first, and app cookies survive', async () => {
     await probe.flushall();
-    const a = new Agent(app.url);
-    await a.post('/s/set', { n: 1 });
-    expect((await a.post('/s/reject')).status).toBe(401);
-    expect((await a.post('/s/reject')).status).toBe(401);
-    const raw = new Agent(app.url);
-    const r = await raw.post('/s/raw-response');
-    expect(r.status).toBe(200);
-    expect(r.body).toBe('raw');
-    expect((await raw.get('/s/read')).body).toEqual({ raw: true });
-    expect((await a.get('/s/read')).body).toEqual({ n: 1, attempts: 2 });
-    const c = await new Agent(app.url).post('/s/app-cookie');
-    expect(c.setCookie).toHaveLength(2);
-    expect(c.setCookie[0]).toBe('app=1; Path=/');
-    expect(c.setCookie[1]).toMatch(/^sid=/);
+    await expectAnswersKeepWritesAndCookies(app.url);
   });
 });
