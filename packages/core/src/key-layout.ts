@@ -1,0 +1,187 @@
+import { decodeKeyPart, encodeKeyPart, escapeGlob, validateKeyPrefix } from './key-builder.js';
+
+/** Characters of the hash tag every session id starts with (base64url). */
+export const SESSION_TAG_LENGTH = 4;
+/** Characters of the secret part of a session id: 128 CSPRNG bits as base64url. */
+export const SESSION_SECRET_LENGTH = 22;
+/** Total length of a session id: tag + secret. */
+export const SESSION_ID_LENGTH = SESSION_TAG_LENGTH + SESSION_SECRET_LENGTH;
+
+const SESSION_ID = /^[A-Za-z0-9_-]{26}$/;
+const TAG = /^[A-Za-z0-9_-]{4}$/;
+// Key parts produced by encodeKeyPart: never a brace, a colon or a glob character.
+const PART = /^[A-Za-z0-9_.~%-]+$/;
+const KEYSPACE = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** True for a well-formed session id (it says nothing about whether the session exists). */
+export function isSessionIdShape(id: unknown): id is string {
+  return typeof id === 'string' && SESSION_ID.test(id);
+}
+
+/** What {@link TidyKvKeys.parse} recognises a key as. */
+export type ParsedTidyKvKey =
+  | { readonly kind: 'session'; readonly id: string }
+  | { readonly kind: 'principal-index'; readonly tag: string }
+  | { readonly kind: 'entity'; readonly keyspace: string; readonly id: string }
+  | { readonly kind: 'entity-index'; readonly keyspace: string; readonly property: string; readonly part: string };
+
+/**
+ * The one description of every key tidykv writes under one prefix: it builds them, parses them
+ * back and gives the SCAN MATCH glob of each family. @tidykv/session, @tidykv/repository and the
+ * auditor all use it, so a change of layout is a change here and nowhere else.
+ *
+ * | family | key | type |
+ * |---|---|---|
+ * | session | `<prefix>s:{<tag>}<secret>` (id = tag + secret) | hash |
+ * | principal index | `<prefix>u:{<tag>}`, members `<session id>:<encoded principal>` | zset scored by expiry ms |
+ * | entity | `<prefix><keyspace>:{<encoded id>}` | hash |
+ * | entity index | `<prefix><keyspace>:idx:<encoded property>:{<value part>}`, members entity ids | zset scored by expiry ms |
+ *
+ * The part in braces is the cluster hash tag: a session shares its slot with its principal's
+ * index (the id's tag is derived from the principal), an entity's hash is alone in its slot.
+ */
+export class TidyKvKeys {
+  private readonly sessionBase: string;
+  private readonly indexBase: string;
+
+  /** @param prefix - validated with `validateKeyPrefix`; `option` names it in errors. */
+  constructor(
+    readonly prefix: string,
+    option = 'keyPrefix',
+  ) {
+    validateKeyPrefix(prefix, option);
+    this.sessionBase = `${prefix}s:{`;
+    this.indexBase = `${prefix}u:{`;
+  }
+
+  // ------------------------------------------------------------------ sessions
+
+  /** Key of the session hash of `id` (a well-formed session id, see {@link isSessionIdShape}). */
+  session(id: string): string {
+    return `${this.sessionBase}${id.slice(0, SESSION_TAG_LENGTH)}}${id.slice(SESSION_TAG_LENGTH)}`;
+  }
+
+  /** The session id inside a session key, or undefined for any other key. */
+  sessionIdOf(key: string): string | undefined {
+    if (!key.startsWith(this.sessionBase)) return undefined;
+    const at = this.sessionBase.length;
+    if (key.length !== at + SESSION_ID_LENGTH + 1 || key[at + SESSION_TAG_LENGTH] !== '}') return undefined;
+    const id = key.slice(at, at + SESSION_TAG_LENGTH) + key.slice(at + SESSION_TAG_LENGTH + 1);
+    return SESSION_ID.test(id) ? id : undefined;
+  }
+
+  /** Key of the principal index of every session whose id carries `tag`. */
+  principalIndex(tag: string): string {
+    return `${this.indexBase}${tag}}`;
+  }
+
+  /** Member of a principal index for session `id` of the principal stored as `rawPrincipal`. */
+  principalMember(id: string, rawPrincipal: string): string {
+    return `${id}:${rawPrincipal}`;
+  }
+
+  /** The session id and the stored principal inside an index member, or undefined when malformed. */
+  parsePrincipalMember(member: string): { id: string; rawPrincipal: string } | undefined {
+    const id = member.slice(0, SESSION_ID_LENGTH);
+    if (member[SESSION_ID_LENGTH] !== ':' || !SESSION_ID.test(id)) return undefined;
+    return { id, rawPrincipal: member.slice(SESSION_ID_LENGTH + 1) };
+  }
+
+  /** SCAN MATCH glob of every session hash under this prefix (check hits with {@link sessionIdOf}). */
+  get sessionGlob(): string {
+    return `${escapeGlob(this.sessionBase)}????\\}*`;
+  }
+
+  /** SCAN MATCH glob of every principal index under this prefix. */
+  get principalIndexGlob(): string {
+    return `${escapeGlob(this.indexBase)}????\\}`;
+  }
+
+  // ------------------------------------------------------------------ entities
+
+  /** Key of the hash of entity `id` of `keyspace`. Throws `TidyKvKeyError` for an unusable id. */
+  entity(keyspace: string, id: string): string {
+    return `${this.prefix}${keyspace}:{${encodeKeyPart(id)}}`;
+  }
+
+  /** Key of the index of `keyspace`.`property` for the value whose key part is `part`. */
+  entityIndex(keyspace: string, property: string, part: string): string {
+    return `${this.prefix}${keyspace}:idx:${encodeKeyPart(property)}:{${part}}`;
+  }
+
+  /** The id inside an entity key of `keyspace`, or undefined for any other key. */
+  entityIdOf(keyspace: string, key: string): string | undefined {
+    const base = `${this.prefix}${keyspace}:{`;
+    if (!key.startsWith(base) || !key.endsWith('}')) return undefined;
+    const part = key.slice(base.length, -1);
+    if (!PART.test(part)) return undefined;
+    try {
+      return decodeKeyPart(part);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** SCAN MATCH glob of every entity hash of `keyspace` (check hits with {@link entityIdOf}). */
+  entityGlob(keyspace: string): string {
+    return `${escapeGlob(`${this.prefix}${keyspace}:{`)}*\\}`;
+  }
+
+  /** SCAN MATCH glob of every entity index under this prefix (any keyspace, any property). */
+  get entityIndexGlob(): string {
+    return `${escapeGlob(this.prefix)}*:idx:*:\\{*\\}`;
+  }
+
+  // ------------------------------------------------------------------ any key
+
+  /** Recognises any key of the four families, or undefined for a key tidykv did not write. */
+  parse(key: string): ParsedTidyKvKey | undefined {
+    if (!key.startsWith(this.prefix)) return undefined;
+    const id = this.sessionIdOf(key);
+    if (id !== undefined) return { kind: 'session', id };
+    if (key.startsWith(this.indexBase) && key.length === this.indexBase.length + SESSION_TAG_LENGTH + 1 && key.endsWith('}')) {
+      const tag = key.slice(this.indexBase.length, -1);
+      if (TAG.test(tag)) return { kind: 'principal-index', tag };
+    }
+    const rest = key.slice(this.prefix.length);
+    const brace = rest.indexOf('{');
+    if (brace < 1 || !rest.endsWith('}') || rest[brace - 1] !== ':') return undefined;
+    const head = rest.slice(0, brace - 1);
+    const part = rest.slice(brace + 1, -1);
+    if (!PART.test(part)) return undefined;
+    const idx = head.indexOf(':idx:');
+    if (idx === -1) {
+      if (!KEYSPACE.test(head)) return undefined;
+      const entityId = this.entityIdOf(head, key);
+      return entityId === undefined ? undefined : { kind: 'entity', keyspace: head, id: entityId };
+    }
+    const keyspace = head.slice(0, idx);
+    const property = head.slice(idx + ':idx:'.length);
+    if (!KEYSPACE.test(keyspace) || !PART.test(property)) return undefined;
+    try {
+      return { kind: 'entity-index', keyspace, property: decodeKeyPart(property), part };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * The key an index member points at: the session hash for a principal-index member, the entity
+   * hash for an entity-index member. Undefined when `indexKey` is not an index or the member is malformed.
+   */
+  targetOfIndexMember(indexKey: string, member: string): string | undefined {
+    const parsed = this.parse(indexKey);
+    if (parsed?.kind === 'principal-index') {
+      const m = this.parsePrincipalMember(member);
+      return m && m.id.startsWith(parsed.tag) ? this.session(m.id) : undefined;
+    }
+    if (parsed?.kind === 'entity-index') {
+      try {
+        return this.entity(parsed.keyspace, member);
+      } catch {
+        return undefined;
+      }
+    }
+    return undefined;
+  }
+}
