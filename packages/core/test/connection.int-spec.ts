@@ -4,15 +4,17 @@ import { Redis } from 'ioredis';
 import { listKeys, startRedis, startRedisCluster, startRedisSentinel, type RedisTestCluster, type RedisTestSentinel, type RedisTestServer } from '@tidykv/testing';
 import { KeyBuilder, LuaScriptSet, RedisConnection, RedisUnavailableError, TidyKvConfigError, escapeGlob } from '../src/index.js';
 
-const scripts = new LuaScriptSet<'setWithTtl'>(new URL('./lua/', import.meta.url), 'coretest');
+import * as testScripts from './lua/scripts.generated.js';
+
+const scripts = new LuaScriptSet<'setWithTtl'>(testScripts, 'coretest');
 
 async function runScriptAndCheck(conn: RedisConnection, tag: string): Promise<void> {
   scripts.attach(conn.client);
   const keys = new KeyBuilder('t:');
   const k1 = keys.tagged('a', tag);
   const k2 = keys.tagged('a', tag, 'twin');
-  expect(await scripts.run(conn.client, 'setWithTtl', [k1, k2], ['v', 5000])).toBe(2);
-  expect(await scripts.run(conn.client, 'setWithTtl', [k1, k2], ['v', 5000])).toBe(-1);
+  expect(await conn.run('set', (c) => scripts.run(c, 'setWithTtl', [k1, k2], ['v', 5000]))).toBe(2);
+  expect(await conn.run('set', (c) => scripts.run(c, 'setWithTtl', [k1, k2], ['v', 5000]))).toBe(-1);
   for (const k of [k1, k2]) {
     const pttl = await conn.client.pttl(k);
     expect(pttl).toBeGreaterThan(4000);
@@ -64,8 +66,8 @@ describe('RedisConnection on standalone Redis', () => {
     const conn = RedisConnection.create({ url: server.url, redisOptions: { maxRetriesPerRequest: 20 } });
     await runScriptAndCheck(conn, 'before-restart');
     await server.restart();
-    const sha = createHash('sha1').update(scripts.get('setWithTtl').lua).digest('hex');
-    expect(await conn.client.script('EXISTS', sha)).toEqual([0]);
+    const sha = createHash('sha1').update(scripts.get('setWithTtl').source.lua).digest('hex');
+    expect(await conn.run('script exists', (c) => (c as Redis).script('EXISTS', sha))).toEqual([0]);
     await runScriptAndCheck(conn, 'after-restart');
     await conn.close();
   });

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { LuaScriptSet } from '@tidykv/core';
+import * as sources from '../src/lua/scripts.generated.js';
 import { listKeys, startRedis, type RedisTestServer } from '@tidykv/testing';
 import type { Redis } from 'ioredis';
 
 // One test per script: its reply, the keys it leaves and their PTTL. Keys share the hash tag {t1},
 // as the store builds them; the index member format is "<26-char id>:<encoded principal>".
-const scripts = new LuaScriptSet(new URL('../src/lua/', import.meta.url), 'sessiontest');
+const scripts = new LuaScriptSet(sources, 'sessiontest');
 const ID1 = 't1aaAAAAAAAAAAAAAAAAAAAAAA';
 const ID2 = 't1aaBBBBBBBBBBBBBBBBBBBBBB';
 const S1 = 'lua:s:{t1aa}AAAAAAAAAAAAAAAAAAAAAA';

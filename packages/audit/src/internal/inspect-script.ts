@@ -1,11 +1,10 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { ChainableCommander, Redis } from 'ioredis';
+import { inspectKeys } from '../lua/scripts.generated.js';
 
-// Loaded by hand rather than through LuaScriptSet: the script takes a variable number of keys and
-// must go out as EVALSHA_RO / EVAL_RO (read-only by contract), which defineCommand cannot send.
-const SOURCE = readFileSync(new URL('../../src/lua/inspectKeys-n.lua', import.meta.url), 'utf8');
-const SHA = createHash('sha1').update(SOURCE).digest('hex');
+// Sent by hand rather than through defineCommand: the script must go out as EVALSHA_RO / EVAL_RO
+// (read-only by contract, so replicas and read-only ACL users run it), which defineCommand cannot send.
+const SOURCE = inspectKeys.lua;
+const SHA = inspectKeys.sha1;
 
 /**
  * True when `client` accepts EVAL_RO (Redis >= 7.0). The scanner then asks for TYPE and PTTL of a

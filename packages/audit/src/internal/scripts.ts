@@ -1,10 +1,11 @@
 import { LuaScriptSet, TidyKvScriptError } from '@tidykv/core';
+import * as sources from '../lua/scripts.generated.js';
 
 /** Names of the scripts in src/lua. */
 export type AuditScript = 'removeDeadMember' | 'removeExpiredMembers' | 'unlinkPartialHash' | 'unlinkIfTargetMissing';
 
-// From src/internal and dist/internal alike, ../../src/lua/ is the package's src/lua folder.
-export const auditScripts = new LuaScriptSet<AuditScript>(new URL('../../src/lua/', import.meta.url), 'audit');
+/** The fix scripts, compiled from src/lua at build time. */
+export const auditScripts = new LuaScriptSet<AuditScript>(sources, 'audit');
 
 /** What a fix script did to one key or member. */
 export type ScriptOutcome = 'done' | 'kept' | 'gone' | 'wrong-type';

@@ -7,7 +7,7 @@
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return -1
 end
--- @include includes/setPx.lua
+-- @include setPx.lua
 setPx(KEYS[1], ARGV[1], ARGV[2])
 setPx(KEYS[2], ARGV[1], ARGV[2])
 return 2

@@ -1,7 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 import { TidyKvScriptError } from '@tidykv/core';
+import * as sources from '../lua/scripts.generated.js';
 
 /** The scripts in `src/lua/`; `-n` files take a variable number of keys. */
 export type EntityScriptName = 'saveEntity' | 'updateEntity' | 'deleteEntity' | 'setIndexEntry' | 'findIndex';
@@ -13,39 +12,18 @@ interface LoadedScript {
   readonly lua: string;
 }
 
-// `-n` extends core's `<verbNoun>-<numKeys>.lua` convention: the entity scripts touch the entity
-// hash plus however many index keys the entity class declares, which only the caller knows.
-const FILE = /^([a-z][A-Za-z0-9]*)-(\d+|n)\.lua$/;
-const INCLUDE = /^--\s*@include\s+(\S+)\s*$/gm;
-
-// Resolves to src/lua from both src/internal and dist/internal, so the build needs no copy step.
-const LUA_DIR = new URL('../../src/lua/', import.meta.url);
-
-function load(): Map<string, LoadedScript> {
-  const out = new Map<string, LoadedScript>();
-  for (const file of readdirSync(fileURLToPath(LUA_DIR)).sort()) {
-    const m = FILE.exec(file);
-    if (!m) continue;
-    const src = readFileSync(new URL(file, LUA_DIR), 'utf8');
-    if (!src.startsWith('--')) throw new Error(`Lua script ${file} must open with its header comment.`);
-    const lua = src.replace(INCLUDE, (_, inc: string) => readFileSync(new URL(inc, LUA_DIR), 'utf8'));
-    out.set(m[1], { command: `tkv_repo_${m[1]}`, numberOfKeys: m[2] === 'n' ? undefined : Number(m[2]), lua });
-  }
-  return out;
-}
-
-let scripts: Map<string, LoadedScript> | undefined;
+const scripts = new Map<string, LoadedScript>(
+  Object.values(sources).map((s) => [s.name, { command: `tkv_repo_${s.name}`, numberOfKeys: s.keys === 'n' ? undefined : s.keys, lua: s.lua }]),
+);
 
 function get(name: EntityScriptName): LoadedScript {
-  scripts ??= load();
   const s = scripts.get(name);
-  if (!s) throw new Error(`Lua script ${name} is missing from ${fileURLToPath(LUA_DIR)}.`);
+  if (!s) throw new Error(`Lua script ${name} is missing.`);
   return s;
 }
 
 /** Registers every repository script on `client` with `defineCommand`. Idempotent per client. */
 export function attachEntityScripts(client: Redis | Cluster): void {
-  scripts ??= load();
   for (const s of scripts.values()) {
     if (typeof (client as unknown as Record<string, unknown>)[s.command] === 'function') continue;
     client.defineCommand(s.command, s.numberOfKeys === undefined ? { lua: s.lua } : { numberOfKeys: s.numberOfKeys, lua: s.lua });

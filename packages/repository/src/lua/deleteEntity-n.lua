@@ -12,8 +12,8 @@
 --   status  1  deleted; old_i are the encodings it held, for Cluster callers to clean up
 --   status  0  no such entity
 --   status -1  nothing deleted: retry with the stored encodings old_i (see saveEntity)
--- @include includes/index-entries.lua
--- @include includes/entity-write.lua
+-- @include index-entries.lua
+-- @include entity-write.lua
 
 local hash = KEYS[1]
 local id = ARGV[1]

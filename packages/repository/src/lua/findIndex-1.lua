@@ -6,7 +6,7 @@
 --
 -- Returns the live member ids (score >= now), in expiry order; an empty array when none.
 -- Callers still verify each hit against its hash: entities can vanish early (eviction, FLUSHDB).
--- @include includes/index-entries.lua
+-- @include index-entries.lua
 
 local now = now_ms()
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. now)

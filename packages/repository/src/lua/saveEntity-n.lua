@@ -19,8 +19,8 @@
 --              stored encodings ('' when absent) to retry with
 --   old_i   the encodings stored before the save ('' when absent), so that Cluster callers can
 --           move index entries afterwards
--- @include includes/index-entries.lua
--- @include includes/entity-write.lua
+-- @include index-entries.lua
+-- @include entity-write.lua
 
 local hash = KEYS[1]
 local id = ARGV[1]

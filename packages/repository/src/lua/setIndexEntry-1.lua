@@ -7,7 +7,7 @@
 -- ARGV[2]  the entity's absolute expiry in ms, 'inf' for an entity without TTL, or 'del' to remove
 --
 -- Returns the number of members left in the index (0 means the key is gone).
--- @include includes/index-entries.lua
+-- @include index-entries.lua
 
 local now = now_ms()
 if ARGV[2] == 'del' then

@@ -17,8 +17,8 @@
 --   status  1  updated; expiresAtMs as in saveEntity (-1 = no TTL)
 --   status  0  no such entity; nothing written
 --   status -1  nothing written: retry with the stored encodings old_i (see saveEntity)
--- @include includes/index-entries.lua
--- @include includes/entity-write.lua
+-- @include index-entries.lua
+-- @include entity-write.lua
 
 local hash = KEYS[1]
 local id = ARGV[1]

@@ -13,7 +13,7 @@
 -- Returns: the PTTL given to the session, ms (> 0)
 --          -2  the id already exists (nothing written)
 --          -3  the absolute timeout has already elapsed (nothing written)
--- @include includes/common.lua
+-- @include common.lua
 
 if redis.call('EXISTS', KEYS[1]) == 1 then return -2 end
 local now = nowMs()

@@ -11,7 +11,7 @@
 --
 -- Returns: { now (server epoch ms), touched (1 or 0), field1, value1, ... } with every hash field
 --          -1  no such session (expired, invalidated or never existed)
--- @include includes/common.lua
+-- @include common.lua
 
 local h = redis.call('HGETALL', KEYS[1])
 if #h == 0 then return -1 end

@@ -18,7 +18,7 @@
 -- Returns: the PTTL of the session under its new id, ms (> 0)
 --          -1  the old session no longer exists (nothing written)
 --          -2  the new id is already taken (nothing written)
--- @include includes/common.lua
+-- @include common.lua
 
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 if redis.call('EXISTS', KEYS[2]) == 1 then return -2 end

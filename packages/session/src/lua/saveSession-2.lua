@@ -15,7 +15,7 @@
 --
 -- Returns: the PTTL now set on the session, ms (> 0)
 --          -1  the session no longer exists: nothing was written (the write is dropped)
--- @include includes/common.lua
+-- @include common.lua
 
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local pf = ARGV[4]
