@@ -5,7 +5,8 @@ import {
   type CommonConnectionOptions,
   type RedisConnectionOptions,
 } from './connection.options.js';
-import { RedisUnavailableError, TidyKvConfigError } from './tidykv.errors.js';
+import { DeadlineQueue } from './internal/deadline-queue.js';
+import { RedisUnavailableError, TidyKvConfigError, TidyKvOutcomeUnknownError } from './tidykv.errors.js';
 
 const KINDS = ['url', 'host', 'sentinels', 'cluster', 'client'] as const;
 type Kind = (typeof KINDS)[number];
@@ -112,13 +113,24 @@ function checkAddress(a: unknown, path: string): void {
   checkPort(x.port, `${path}.port`, false);
 }
 
+/**
+ * The ioredis options every connection tidykv opens gets. Each one is about knowing, for every
+ * command, whether it reached Redis:
+ * - no offline queue and no auto-pipelining: a command is written to the socket when tidykv
+ *   issues it, or refused at once; it never waits in a queue to be sent after tidykv has given up
+ *   on it (which is how a write answered "unavailable" used to be applied later);
+ * - no automatic re-send of unanswered commands after a reconnect: tidykv retries what is safe to
+ *   retry itself, within the operation's deadline, and reports the rest as outcome unknown;
+ * - no ioredis command timeout: the deadline is tidykv's, one per operation (see RedisConnection.run).
+ */
 function ioredisCommon(o: CommonConnectionOptions): RedisOptions {
   const tls = o.tls === true ? {} : o.tls === false ? undefined : o.tls;
   const out: RedisOptions = {
     connectTimeout: o.connectTimeoutMs ?? DEFAULT_CONNECTION_OPTIONS.connectTimeoutMs,
-    commandTimeout: o.commandTimeoutMs ?? DEFAULT_CONNECTION_OPTIONS.commandTimeoutMs,
-    // One retry across a reconnect, then fail: requests must not queue up behind an outage.
-    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    enableAutoPipelining: false,
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 0,
   };
   if (o.username !== undefined) out.username = o.username;
   if (o.password !== undefined) out.password = o.password;
@@ -127,37 +139,98 @@ function ioredisCommon(o: CommonConnectionOptions): RedisOptions {
   return out;
 }
 
+/** Where tidykv reports connection state changes: Nest's `Logger` fits, so does `console`. */
+export interface TidyKvLogger {
+  log(message: string): void;
+  warn(message: string): void;
+}
+
+/** How {@link RedisConnection.run} treats an operation when the connection fails under it. */
+export interface RunOptions {
+  /**
+   * The operation writes. A write that may have reached Redis but got no reply fails with
+   * {@link TidyKvOutcomeUnknownError}, never with {@link RedisUnavailableError} (which promises
+   * that nothing was applied). Default: false.
+   */
+  readonly write?: boolean;
+  /**
+   * Running the operation again cannot apply it twice (a create that recognises its own id, a
+   * delta of absolute values, a delete). After a dropped connection it is retried on the next one,
+   * within the same deadline. Reads are always retried. Default: false.
+   */
+  readonly idempotent?: boolean;
+}
+
+/** Options of {@link RedisConnection.create} beyond the connection itself. */
+export interface RedisConnectionExtras {
+  /** CLIENT SETNAME of the connections tidykv opens. Default: none. */
+  readonly connectionName?: string;
+  /** Where an outage is reported, once when it starts and once when it ends. Default: none. */
+  readonly logger?: TidyKvLogger;
+}
+
+// Errors that prove a command was not executed: Redis refused it, or it never left the process.
+const NOT_SENT = /Stream isn't writeable|enableOfflineQueue|isn't ready|MaxRetriesPerRequest|None of startup nodes is available|Failed to refresh slots cache|Too many Cluster redirections|^CLUSTERDOWN|^TRYAGAIN|^LOADING|^MASTERDOWN|^READONLY|^MOVED|^ASK|^BUSY/;
+// Errors that say the connection failed, whether or not the command got through.
+const CONNECTION_ERRORS =
+  /Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|Command timed out|MaxRetriesPerRequest|Stream isn't writeable|enableOfflineQueue|isn't ready|CLUSTERDOWN|Failed to refresh slots cache|None of startup nodes is available|Too many Cluster redirections|LOADING|TRYAGAIN|MASTERDOWN|READONLY|^MOVED|^ASK|Socket closed/;
+
+/** True for errors that mean "Redis is not reachable right now" rather than "the command was wrong". */
+export function isConnectionError(err: unknown): boolean {
+  if (err instanceof RedisUnavailableError || err instanceof TidyKvOutcomeUnknownError) return true;
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: string }).code;
+  return CONNECTION_ERRORS.test(err.message) || (code !== undefined && CONNECTION_ERRORS.test(code)) || err.name === 'MaxRetriesPerRequestError';
+}
+
+function provesNotSent(err: unknown): boolean {
+  return err instanceof Error && (NOT_SENT.test(err.message) || err.name === 'MaxRetriesPerRequestError');
+}
+
+type Client = Redis | Cluster;
+
 /**
  * A Redis connection as tidykv holds it: the ioredis client, whether tidykv opened it (and so
- * must close it), and the command timeout to enforce on calls.
+ * must close it), and the deadline every operation gets.
  */
 export class RedisConnection {
   private closed = false;
+  private readonly deadlines: DeadlineQueue;
+  private outageSince: number | undefined;
+  private outageErrors = 0;
+  /** Operations waiting for the connection, woken together by one 'ready' listener. */
+  private readonly readyWaiters = new Set<() => void>();
 
   private constructor(
     /** The ioredis client or Cluster. */
-    readonly client: Redis | Cluster,
+    readonly client: Client,
     /** True when tidykv opened the connection; false for an app-owned `client`, which is never closed. */
     readonly owned: boolean,
-    /** Per-call timeout in ms enforced by {@link RedisConnection.run}. */
+    /** How long one operation may take, in ms, from the moment tidykv issues it (see {@link run}). */
     readonly commandTimeoutMs: number,
-  ) {}
+    private readonly logger: TidyKvLogger | undefined,
+  ) {
+    this.deadlines = new DeadlineQueue(commandTimeoutMs);
+    client.on('ready', () => {
+      const waiters = [...this.readyWaiters];
+      this.readyWaiters.clear();
+      for (const w of waiters) w();
+    });
+    if (owned) this.watch();
+  }
 
   /** Validates `options` and opens (or adopts) the connection. `path` names the option in errors. */
-  static create(options: RedisConnectionOptions, path = 'connection', connectionName?: string): RedisConnection {
+  static create(options: RedisConnectionOptions, path = 'connection', extras: RedisConnectionExtras | string = {}): RedisConnection {
+    const { connectionName, logger } = typeof extras === 'string' ? { connectionName: extras, logger: undefined } : extras;
     const o = validateConnectionOptions(options, path);
     const timeout = o.commandTimeoutMs ?? DEFAULT_CONNECTION_OPTIONS.commandTimeoutMs;
-    if ('client' in o) return new RedisConnection(o.client, false, timeout);
+    if ('client' in o) return new RedisConnection(o.client, false, timeout, logger);
     const name = connectionName ? { connectionName } : {};
-    if ('cluster' in o) return new RedisConnection(createCluster(o, name), true, timeout);
+    if ('cluster' in o) return new RedisConnection(createCluster(o, name), true, timeout, logger);
     const common = { ...ioredisCommon(o), ...name, ...o.redisOptions };
-    if ('url' in o) return new RedisConnection(new Redis(o.url, common), true, timeout);
-    if ('host' in o) return new RedisConnection(new Redis({ host: o.host, port: o.port ?? 6379, ...common }), true, timeout);
-    return new RedisConnection(
-      new Redis({ sentinels: o.sentinels, name: o.name, sentinelPassword: o.sentinelPassword, ...common }),
-      true,
-      timeout,
-    );
+    if ('url' in o) return new RedisConnection(new Redis(o.url, common), true, timeout, logger);
+    if ('host' in o) return new RedisConnection(new Redis({ host: o.host, port: o.port ?? 6379, ...common }), true, timeout, logger);
+    return new RedisConnection(new Redis({ sentinels: o.sentinels, name: o.name, sentinelPassword: o.sentinelPassword, ...common }), true, timeout, logger);
   }
 
   /** True for a Redis Cluster. */
@@ -166,33 +239,136 @@ export class RedisConnection {
   }
 
   /**
-   * Runs `fn` against the client, failing with {@link RedisUnavailableError} when it throws a
-   * connection error or does not settle within the command timeout. Script and type errors pass
-   * through unchanged.
+   * True when the client itself re-sends commands that were unanswered when a connection dropped
+   * (ioredis's default, so app-owned clients usually do). tidykv's own connections never do.
+   * Operations that are not idempotent must then guard against running twice.
    */
-  async run<T>(operation: string, fn: (client: Redis | Cluster) => Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new RedisUnavailableError(operation, new Error(`no reply within ${this.commandTimeoutMs} ms`))), this.commandTimeoutMs);
-    });
-    try {
-      return await Promise.race([fn(this.client), timeout]);
-    } catch (err) {
-      throw isConnectionError(err) ? new RedisUnavailableError(operation, err) : err;
-    } finally {
-      clearTimeout(timer);
+  get resendsUnanswered(): boolean {
+    const c = this.client as unknown as { options: { autoResendUnfulfilledCommands?: boolean; retryDelayOnFailover?: number; redisOptions?: { autoResendUnfulfilledCommands?: boolean } } };
+    if (this.isCluster) {
+      // A Cluster also re-sends a command whose node connection closed (retryDelayOnFailover).
+      return (c.options.retryDelayOnFailover ?? 100) > 0 || c.options.redisOptions?.autoResendUnfulfilledCommands !== false;
     }
+    return c.options.autoResendUnfulfilledCommands !== false;
+  }
+
+  /** True while the client can send commands. */
+  get ready(): boolean {
+    return this.client.status === 'ready';
+  }
+
+  /**
+   * Runs one operation, which may send several commands, under one deadline: it settles within
+   * `commandTimeoutMs` of this call, whatever is queued ahead of it and however many commands it
+   * takes. Failures are typed, and say no more than is known:
+   * - {@link RedisUnavailableError}: nothing was applied (the connection was down and nothing was
+   *   sent, Redis refused the command, or the operation only reads);
+   * - {@link TidyKvOutcomeUnknownError}: a write was sent and no reply came (for `write` operations);
+   * - any other error (a script error, a wrong type) passes through unchanged.
+   *
+   * While the connection is down the operation waits for it, within its deadline, instead of
+   * queuing inside ioredis. Reads and `idempotent` writes are retried after a dropped connection.
+   */
+  run<T>(operation: string, fn: (client: Client) => Promise<T>, options: RunOptions = {}): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let sent = false;
+      let settled = false;
+      let lastError: unknown;
+      const finish = (err: unknown, value?: T): void => {
+        if (settled) return;
+        settled = true;
+        entry.done = true;
+        if (err === undefined) resolve(value as T);
+        else reject(err);
+      };
+      const failure = (cause: unknown): Error =>
+        options.write && sent ? new TidyKvOutcomeUnknownError(operation, cause) : new RedisUnavailableError(operation, cause);
+      const entry = this.deadlines.add(() => {
+        this.readyWaiters.delete(attempt);
+        finish(failure(lastError ?? new Error(`no reply within ${this.commandTimeoutMs} ms`)));
+      });
+      const attempt = (): void => {
+        if (settled) return;
+        if (this.client.status === 'end' || this.closed) {
+          finish(failure(new Error('the connection is closed')));
+          return;
+        }
+        if (this.client.status !== 'ready') {
+          // Wait for the connection rather than let ioredis queue the command: a queued command
+          // could be sent after the deadline has answered for it.
+          if (this.client.status === 'wait') void this.client.connect().catch(() => undefined);
+          this.readyWaiters.add(attempt);
+          return;
+        }
+        let promise: Promise<T>;
+        try {
+          promise = fn(this.client);
+        } catch (err) {
+          finish(err);
+          return;
+        }
+        const wasSent = sent;
+        sent = true;
+        promise.then(
+          (value) => finish(undefined, value),
+          (err: unknown) => {
+            if (settled) return;
+            if (!isConnectionError(err)) {
+              finish(err);
+              return;
+            }
+            lastError = err;
+            const notSent = provesNotSent(err);
+            if (notSent) sent = wasSent;
+            if (options.write && !options.idempotent && !notSent) {
+              finish(new TidyKvOutcomeUnknownError(operation, err));
+              return;
+            }
+            // Retry on the next connection (or once Redis stops refusing), within the deadline. The
+            // pause keeps a Cluster that still routes to a dead node from spinning.
+            setTimeout(attempt, 25).unref();
+          },
+        );
+      };
+      attempt();
+    });
+  }
+
+  /**
+   * Listens for errors (so ioredis never prints "Unhandled error event") and reports an outage
+   * once when it starts and once when it ends, not once per command.
+   */
+  private watch(): void {
+    const lost = (err?: unknown): void => {
+      if (this.closed) return;
+      this.outageErrors++;
+      if (this.outageSince !== undefined) return;
+      this.outageSince = Date.now();
+      const why = err instanceof Error ? `: ${err.message}` : '';
+      this.logger?.warn(`Redis connection lost${why}. Requests that need Redis fail fast until it is back.`);
+    };
+    this.client.on('error', (err: unknown) => lost(err));
+    this.client.on('close', () => lost());
+    this.client.on('ready', () => {
+      if (this.outageSince === undefined) return;
+      const seconds = ((Date.now() - this.outageSince) / 1000).toFixed(1);
+      this.logger?.log(`Redis connection restored after ${seconds} s (${this.outageErrors} connection events).`);
+      this.outageSince = undefined;
+      this.outageErrors = 0;
+    });
   }
 
   /** Closes the connection if tidykv opened it (QUIT, so queued replies arrive first); a no-op for app-owned clients. */
   async close(): Promise<void> {
     if (!this.owned || this.closed) return;
     this.closed = true;
+    this.deadlines.close();
     const client = this.client;
     if (client.status === 'end') return;
     const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
     try {
-      await client.quit();
+      if (client.status === 'ready') await client.quit();
+      else client.disconnect();
     } catch {
       client.disconnect();
     }
@@ -208,19 +384,11 @@ function createCluster(o: ClusterConnectionOptions, name: { connectionName?: str
     const i = n.lastIndexOf(':');
     return { host: n.slice(0, i), port: Number(n.slice(i + 1)) };
   });
-  const redisOptions = { ...ioredisCommon(o), ...name, ...o.redisOptions };
-  const opts: ClusterOptions = { redisOptions, ...o.cluster.options };
+  // Node connections keep ioredis's offline queue (the Cluster forces it while a node connects);
+  // the Cluster's own queue is off, and it must not re-send a command whose node connection closed.
+  const { enableOfflineQueue: _nodesQueue, ...nodeOptions } = ioredisCommon(o);
+  const redisOptions = { ...nodeOptions, ...name, ...o.redisOptions };
+  const opts: ClusterOptions = { enableOfflineQueue: false, enableAutoPipelining: false, retryDelayOnFailover: 0, redisOptions, ...o.cluster.options };
   if (o.cluster.options?.redisOptions) opts.redisOptions = { ...redisOptions, ...o.cluster.options.redisOptions };
   return new Cluster(nodes, opts);
 }
-
-const CONNECTION_ERRORS = /Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|Command timed out|MaxRetriesPerRequest|Stream isn't writeable|enableOfflineQueue|CLUSTERDOWN|Failed to refresh slots cache|None of startup nodes is available|LOADING|TRYAGAIN/;
-
-/** True for errors that mean "Redis is not reachable right now" rather than "the command was wrong". */
-export function isConnectionError(err: unknown): boolean {
-  if (err instanceof RedisUnavailableError) return true;
-  if (!(err instanceof Error)) return false;
-  const code = (err as { code?: string }).code;
-  return CONNECTION_ERRORS.test(err.message) || (code !== undefined && CONNECTION_ERRORS.test(code)) || err.name === 'MaxRetriesPerRequestError';
-}
-

@@ -5,7 +5,8 @@ export type TidyKvErrorCode =
   | 'TIDYKV_DECODE'
   | 'TIDYKV_KEY'
   | 'TIDYKV_SCRIPT'
-  | 'TIDYKV_UNAVAILABLE';
+  | 'TIDYKV_UNAVAILABLE'
+  | 'TIDYKV_OUTCOME_UNKNOWN';
 
 /**
  * Base class of every error tidykv throws. `code` is stable across releases and is what apps
@@ -91,8 +92,9 @@ export class TidyKvScriptError extends TidyKvError {
 }
 
 /**
- * Redis did not answer in time or the connection is down. Apps should map it to 503.
- * The cause is the ioredis error.
+ * Redis did not answer in time or the connection is down, and **nothing was applied**: the
+ * operation only read, or it never reached Redis, or Redis refused it. Apps should map it to 503;
+ * retrying is safe. The cause is the ioredis error.
  */
 export class RedisUnavailableError extends TidyKvError {
   constructor(operation: string, cause: unknown) {
@@ -115,4 +117,25 @@ export function describe(value: unknown): string {
   if (Array.isArray(value)) return `an array of ${value.length}`;
   const ctor = (value as object).constructor?.name;
   return ctor && ctor !== 'Object' ? `an instance of ${ctor}` : 'an object';
+}
+
+/**
+ * A write was sent to Redis and no reply came (the connection dropped, or the deadline passed while
+ * Redis was paused or slow): it may or may not have been applied. Apps should map it to 503 with
+ * this code, so that a client can tell it from {@link RedisUnavailableError}'s "nothing was applied".
+ */
+export class TidyKvOutcomeUnknownError extends TidyKvError {
+  constructor(operation: string, cause: unknown) {
+    super(
+      'TIDYKV_OUTCOME_UNKNOWN',
+      `The outcome of ${operation} is unknown: it was sent to Redis and no reply came (${cause instanceof Error ? cause.message : String(cause)}). ` +
+        'It may or may not have been applied; read the data back before retrying a write that must not happen twice.',
+      { cause },
+    );
+  }
+}
+
+/** True for the two failures that mean "Redis could not be used": {@link RedisUnavailableError} and {@link TidyKvOutcomeUnknownError}. */
+export function isRedisFailure(err: unknown): err is RedisUnavailableError | TidyKvOutcomeUnknownError {
+  return err instanceof RedisUnavailableError || err instanceof TidyKvOutcomeUnknownError;
 }

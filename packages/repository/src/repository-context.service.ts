@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import { encodeKeyPart, isConnectionError, KeyBuilder, RedisConnection, RedisUnavailableError } from '@tidykv/core';
+import { encodeKeyPart, KeyBuilder, RedisConnection } from '@tidykv/core';
 import { attachEntityScripts } from './internal/entity-scripts.js';
 import type { EntityClass } from './internal/entity-metadata.js';
 import { validateRepositoryOptions, type RepositoryModuleOptions, type ResolvedRepositoryOptions } from './repository.options.js';
@@ -28,12 +28,7 @@ export class RepositoryContext {
   ) {
     this.keys = new KeyBuilder(options.keyPrefix, 'RepositoryModule.keyPrefix');
     attachEntityScripts(connection.client);
-    this.clientEnforcesTimeout = enforcesTimeout(connection);
   }
-
-  // True when ioredis itself times commands out (connections tidykv opens): then a second timer
-  // per call, as RedisConnection.run arms, only costs throughput (about 7 % on findById).
-  private readonly clientEnforcesTimeout: boolean;
 
   /**
    * Runs `fn` against the client and maps connection failures and timeouts to
@@ -41,10 +36,7 @@ export class RepositoryContext {
    * else {@link RedisConnection.run}'s.
    */
   run<T>(operation: string, fn: (client: Redis | Cluster) => Promise<T>): Promise<T> {
-    if (!this.clientEnforcesTimeout) return this.connection.run(operation, fn);
-    return fn(this.connection.client).catch((err: unknown) => {
-      throw isConnectionError(err) ? new RedisUnavailableError(operation, err) : err;
-    });
+    return this.connection.run(operation, fn);
   }
 
   /** Validates `options` (throwing {@link TidyKvConfigError} on bad ones) and opens or adopts the connection. */
@@ -73,10 +65,4 @@ export class RepositoryContext {
   async close(): Promise<void> {
     await this.connection.close();
   }
-}
-
-function enforcesTimeout(connection: RedisConnection): boolean {
-  const client = connection.client as unknown as { isCluster?: boolean; options?: { commandTimeout?: number; redisOptions?: { commandTimeout?: number } } };
-  const t = client.isCluster ? client.options?.redisOptions?.commandTimeout : client.options?.commandTimeout;
-  return typeof t === 'number' && t > 0 && t <= connection.commandTimeoutMs;
 }

@@ -32,8 +32,8 @@ export class NearCache {
   /** Opens the two extra connections and arms tracking. */
   async start(client: Redis): Promise<void> {
     // RESP2 on purpose: under RESP3 invalidations arrive as push frames, which ioredis drops.
-    this.sub = client.duplicate({ connectionName: 'tidykv-session-invalidations', protocol: 2 });
-    this.tracker = client.duplicate({ connectionName: 'tidykv-session-tracking' });
+    this.sub = client.duplicate({ connectionName: 'tidykv-session-invalidations', protocol: 2, enableOfflineQueue: true });
+    this.tracker = client.duplicate({ connectionName: 'tidykv-session-tracking', enableOfflineQueue: true });
     // messageBuffer keeps the payload's shape: an array of keys, or null after FLUSHDB/FLUSHALL.
     this.sub.on('messageBuffer', (channel: Buffer, message: unknown) => {
       if (channel.toString() === CHANNEL) this.onInvalidate(message);

@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
-import { KeyBuilder, LuaScriptSet, RedisConnection, RedisUnavailableError, isConnectionError, type RedisConnectionOptions } from '@tidykv/core';
+import { KeyBuilder, LuaScriptSet, RedisConnection } from '@tidykv/core';
+import * as sources from '../lua/scripts.generated.js';
 import { mapScriptReply } from '../session.errors.js';
 import type { ResolvedSessionOptions } from '../session.options.js';
 import { LRUCache } from 'lru-cache';
@@ -9,19 +10,7 @@ import type { SessionDelta, StoredSession } from './stored-session.js';
 
 type ScriptName = 'createSession' | 'loadSession' | 'saveSession' | 'destroySession' | 'renameSession';
 
-// Resolves to src/lua from both src/internal and dist/internal, so no copy step is needed.
-const SCRIPTS = new LuaScriptSet<ScriptName>(new URL('../../src/lua/', import.meta.url), 'session');
-
-/**
- * Turns on ioredis auto-pipelining for connections tidykv opens (unless the app set it): commands
- * of concurrent requests issued in the same tick share one socket write. Each request still sends
- * its one command; under load this saves a syscall per request.
- */
-function withAutoPipelining(c: RedisConnectionOptions): RedisConnectionOptions {
-  if ('client' in c || 'cluster' in c) return c;
-  if (c.redisOptions?.enableAutoPipelining !== undefined) return c;
-  return { ...c, redisOptions: { ...c.redisOptions, enableAutoPipelining: true } };
-}
+const SCRIPTS = new LuaScriptSet<ScriptName>(sources, 'session');
 
 /** Outcome of a write. `dropped`: the session was gone (logout or expiry), nothing was written. */
 export type WriteOutcome = 'written' | 'dropped';
@@ -57,7 +46,7 @@ export class SessionStore {
 
   constructor(readonly options: ResolvedSessionOptions) {
     this.keys = new KeyBuilder(options.keyPrefix, 'SessionModule.keyPrefix');
-    this.connection = RedisConnection.create(withAutoPipelining(options.connection), 'SessionModule.connection', 'tidykv-session');
+    this.connection = RedisConnection.create(options.connection, 'SessionModule.connection', 'tidykv-session');
     SCRIPTS.attach(this.connection.client);
     this.pf = options.principal ?? '';
     this.asyncContextActive = options.asyncContext !== false;
@@ -76,7 +65,7 @@ export class SessionStore {
   private exec<T, R>(operation: string, fn: (c: Redis | Cluster) => Promise<T>, then: (reply: T) => R): Promise<R>;
   private exec<T, R>(operation: string, fn: (c: Redis | Cluster) => Promise<T>, then?: (reply: T) => R): Promise<T | R> {
     this.inflight++;
-    const sent = this.connection.owned ? fn(this.connection.client) : this.connection.run(operation, fn);
+    const sent = this.connection.run(operation, fn);
     // One continuation for both outcomes: every promise costs more once AsyncLocalStorage is on.
     return sent.then(
       (reply) => {
@@ -85,7 +74,7 @@ export class SessionStore {
       },
       (err: unknown) => {
         this.settled();
-        throw isConnectionError(err) ? new RedisUnavailableError(operation, err) : err;
+        throw err;
       },
     );
   }
