@@ -21,6 +21,7 @@ export function isSessionIdShape(id: unknown): id is string {
 /** What {@link TidyKvKeys.parse} recognises a key as. */
 export type ParsedTidyKvKey =
   | { readonly kind: 'session'; readonly id: string }
+  | { readonly kind: 'session-operation'; readonly id: string; readonly token: string }
   | { readonly kind: 'principal-index'; readonly tag: string }
   | { readonly kind: 'entity'; readonly keyspace: string; readonly id: string }
   | { readonly kind: 'entity-index'; readonly keyspace: string; readonly property: string; readonly part: string };
@@ -68,6 +69,14 @@ export class TidyKvKeys {
     if (key.length !== at + SESSION_ID_LENGTH + 1 || key[at + SESSION_TAG_LENGTH] !== '}') return undefined;
     const id = key.slice(at, at + SESSION_TAG_LENGTH) + key.slice(at + SESSION_TAG_LENGTH + 1);
     return SESSION_ID.test(id) ? id : undefined;
+  }
+
+  /**
+   * Key remembering that operation `token` on session `id` was applied (same slot as the
+   * session, short TTL): what makes a non-idempotent session write safe to re-send.
+   */
+  sessionOperation(id: string, token: string): string {
+    return `${this.session(id)}:op:${token}`;
   }
 
   /** Key of the principal index of every session whose id carries `tag`. */
@@ -139,6 +148,12 @@ export class TidyKvKeys {
     if (!key.startsWith(this.prefix)) return undefined;
     const id = this.sessionIdOf(key);
     if (id !== undefined) return { kind: 'session', id };
+    const op = key.lastIndexOf(':op:');
+    if (op !== -1) {
+      const opId = this.sessionIdOf(key.slice(0, op));
+      const token = key.slice(op + ':op:'.length);
+      if (opId !== undefined && /^[A-Za-z0-9_-]{1,64}$/.test(token)) return { kind: 'session-operation', id: opId, token };
+    }
     if (key.startsWith(this.indexBase) && key.length === this.indexBase.length + SESSION_TAG_LENGTH + 1 && key.endsWith('}')) {
       const tag = key.slice(this.indexBase.length, -1);
       if (TAG.test(tag)) return { kind: 'principal-index', tag };

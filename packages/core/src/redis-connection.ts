@@ -233,6 +233,25 @@ export class RedisConnection {
     return new RedisConnection(new Redis({ sentinels: o.sentinels, name: o.name, sentinelPassword: o.sentinelPassword, ...common }), true, timeout, logger);
   }
 
+  /**
+   * A second connection to the same standalone or Sentinel server, with tidykv's semantics (no
+   * offline queue, no re-sends, its own deadline), owned by the caller, who must close it. For
+   * connection state a feature keeps per connection (client tracking). Not for Cluster.
+   */
+  duplicate(connectionName: string): RedisConnection {
+    if (this.isCluster) throw new TidyKvConfigError('connection', 'A Cluster connection cannot be duplicated: per-connection features are standalone or Sentinel only.');
+    const copy = (this.client as Redis).duplicate({
+      connectionName,
+      enableOfflineQueue: false,
+      enableAutoPipelining: false,
+      autoResendUnfulfilledCommands: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: undefined,
+    });
+    // Errors are still listened to, but an outage is reported once, by the original connection.
+    return new RedisConnection(copy, true, this.commandTimeoutMs, undefined);
+  }
+
   /** True for a Redis Cluster. */
   get isCluster(): boolean {
     return this.client.isCluster === true;

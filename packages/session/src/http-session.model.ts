@@ -1,8 +1,10 @@
 import { TidyKvDecodeError } from '@tidykv/core';
 import { TidyKvSessionError } from './session.errors.js';
-import type { SessionStore, WriteOutcome } from './internal/session-store.js';
+import type { SessionRuntime } from './internal/session-runtime.js';
+import { isEmptyDelta, mergeDeltas } from './internal/session-delta.js';
+import { RESERVED_PREFIX } from './internal/session-hash.mapper.js';
 import { newSessionId, principalTag, randomTag, tagOf } from './internal/session-id.js';
-import type { SessionDelta, StoredSession } from './internal/stored-session.js';
+import type { IdleChange, SessionDelta, StoredSession, WriteResult } from './internal/session-repository.js';
 
 /**
  * What the last save did:
@@ -27,42 +29,51 @@ interface PendingSet {
   readonly raw: string;
 }
 
-const RESERVED = '#';
-
 function checkName(name: unknown): asserts name is string {
-  if (typeof name !== 'string' || name === '' || name.startsWith(RESERVED)) throw TidyKvSessionError.badAttributeName(name);
+  if (typeof name !== 'string' || name === '' || name.startsWith(RESERVED_PREFIX)) throw TidyKvSessionError.badAttributeName(name);
 }
 
 /**
  * The session of one HTTP request. Loaded at most once per request (by `@Session()` or
  * `SessionAccessor.load()`), read synchronously afterwards, and saved once at the end of the
  * request, before the response is sent, writing only what changed.
+ *
+ * `set` is last-writer-wins per attribute: two requests setting the same attribute concurrently
+ * keep one of the two values, while writes of different attributes all persist. Counters that
+ * must not lose updates use {@link increment}, which is atomic in Redis.
  */
 export class HttpSession {
   private stored: StoredSession | undefined;
-  private currentId: string | undefined;
   private loaded: boolean;
   private loading: Promise<this> | undefined;
   private readonly sets = new Map<string, PendingSet>();
   private readonly dels = new Set<string>();
   private readonly got = new Set<string>();
   private readonly decoded = new Map<string, unknown>();
-  private idleOverride = -1;
+  private idle: IdleChange = 'keep';
   private regeneratePending = false;
   private dead: 'invalidated' | 'dropped' | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private flushError: unknown;
   private pendingFlushes = 0;
   private queued = 0;
-  /** What the response must carry: a new signed id, a cleared cookie, or nothing. */
-  transportChange: 'set' | 'clear' | undefined;
+  /**
+   * @internal What the response must carry: a new signed id (`set`), the same id again with a new
+   * expiry (`refresh`, persistent cookies whose session was touched), a cleared cookie, or nothing.
+   */
+  transportChange: 'set' | 'refresh' | 'clear' | undefined;
   /** The outcome of the most recent save of this request, if any. */
   lastSave: SaveOutcome | undefined;
 
-  /** @internal Built by the session middleware; apps receive it through `@Session()` or `SessionAccessor`. */
+  /**
+   * @internal Built by the session middleware; apps receive it through `@Session()` or `SessionAccessor`.
+   * @param canDeliver - false when the id could not reach the client (a Secure cookie on a plain
+   *   HTTP request): a session that needs a new id is then neither created nor moved.
+   */
   constructor(
-    private readonly store: SessionStore,
+    private readonly runtime: SessionRuntime,
     private readonly requestedId: string | undefined,
+    private readonly canDeliver = true,
   ) {
     // Without a valid signed id there is nothing to load: the session is new and costs no Redis call.
     this.loaded = requestedId === undefined;
@@ -70,7 +81,7 @@ export class HttpSession {
 
   /** The session id, or undefined while the session exists only in this request (nothing written yet). */
   get id(): string | undefined {
-    return this.currentId;
+    return this.stored?.id;
   }
 
   /** True until the session is stored in Redis. */
@@ -83,7 +94,7 @@ export class HttpSession {
     return this.loaded;
   }
 
-  /** True after `invalidate()`, or when a save found the session gone. */
+  /** True after `invalidate()`, or when a write found the session gone. */
   get isDead(): boolean {
     return this.dead !== undefined;
   }
@@ -100,18 +111,18 @@ export class HttpSession {
 
   /** The idle timeout of this session in ms: its override, or the module's `idleTimeoutMs`. */
   get idleTimeoutMs(): number {
-    if (this.idleOverride > 0) return this.idleOverride;
-    if (this.idleOverride === 0) return this.store.options.idleTimeoutMs;
-    return this.stored?.idleTimeoutMs ?? this.store.options.idleTimeoutMs;
+    if (typeof this.idle === 'number') return this.idle;
+    if (this.idle === 'default') return this.runtime.options.idleTimeoutMs;
+    return this.stored?.idleTimeoutMs ?? this.runtime.options.idleTimeoutMs;
   }
 
   /** Reads the session from Redis (one command, touching it when due), once per request. */
   load(): Promise<this> {
     if (this.loaded) return Promise.resolve(this);
-    this.loading ??= this.store.load(this.requestedId as string).then(
-      (s) => {
-        this.stored = s;
-        this.currentId = s?.id;
+    this.loading ??= this.runtime.repository.load(this.requestedId as string).then(
+      (r) => {
+        this.stored = r && this.runtime.lazy.overlay(r.session);
+        if (r?.touchedTtlMs !== undefined) this.expiryMoved();
         this.loaded = true;
         this.loading = undefined;
         return this;
@@ -150,10 +161,10 @@ export class HttpSession {
     if (raw === undefined) return undefined;
     let v: unknown;
     try {
-      v = this.store.options.codec.decode(raw);
+      v = this.runtime.options.codec.decode(raw);
     } catch (err) {
       // Names the key and field so an operator can inspect the bad value.
-      throw new TidyKvDecodeError(this.currentId ? this.store.sessionKey(this.currentId) : '(new session)', name, err);
+      throw new TidyKvDecodeError(this.stored ? this.runtime.keyOf(this.stored.id) : '(new session)', name, err);
     }
     this.decoded.set(name, v);
     this.got.add(name);
@@ -178,13 +189,13 @@ export class HttpSession {
   }
 
   /**
-   * Sets attribute `name`. The value is encoded now, so a value the codec cannot round-trip fails
-   * here with `TidyKvCodecError` and nothing is written.
+   * Sets attribute `name` (last writer wins per attribute). The value is encoded now, so a value
+   * the codec cannot round-trip fails here with `TidyKvCodecError` and nothing is written.
    */
   set(name: string, value: unknown): this {
     checkName(name);
     this.assertAlive();
-    const raw = this.store.options.codec.encode(value);
+    const raw = this.runtime.options.codec.encode(value);
     this.sets.set(name, { value, raw });
     this.dels.delete(name);
     this.decoded.delete(name);
@@ -203,20 +214,62 @@ export class HttpSession {
     return this;
   }
 
+  /**
+   * Adds `by` (a safe integer, default 1) to the integer attribute `name` and resolves to the new
+   * value. Atomic in Redis (HINCRBY inside the session's write path, only if the session still
+   * exists, keeping its TTL), so concurrent increments never lose one. It is sent at once (one
+   * command); a missing attribute counts as 0. On a session not stored yet it creates the session.
+   * Rejects with `TidyKvSessionError` code `TIDYKV_SESSION_GONE` when the session was logged out or
+   * expired meanwhile (nothing is written), `TIDYKV_SESSION_ATTRIBUTE` when the attribute holds no
+   * integer, and `TIDYKV_SESSION_STATE` when this request also has an unsaved `set` or `delete` of it.
+   */
+  async increment(name: string, by = 1): Promise<number> {
+    checkName(name);
+    this.assertAlive();
+    if (!Number.isSafeInteger(by)) throw TidyKvSessionError.badIncrement(name, by);
+    if (this.sets.has(name) || this.dels.has(name)) {
+      throw TidyKvSessionError.state(`Attribute "${name}" has an unsaved set() or delete() in this request; await session.save() before increment("${name}").`);
+    }
+    this.runtime.checkIntegerCodec();
+    await this.queue.catch(() => undefined);
+    await this.load();
+    if (this.dead === 'dropped') throw TidyKvSessionError.gone(`increment("${name}")`);
+    const stored = this.stored;
+    if (!stored) {
+      // A new session: creating it with the attribute is the increment (one command).
+      this.sets.set(name, { value: by, raw: this.runtime.options.codec.encode(by) });
+      const outcome = await this.saveNow();
+      if (outcome.status !== 'created') throw TidyKvSessionError.gone(`increment("${name}")`);
+      return by;
+    }
+    const value = await this.runtime.repository.increment(stored, name, by);
+    if (value === undefined) {
+      this.dead = 'dropped';
+      throw TidyKvSessionError.gone(`increment("${name}")`);
+    }
+    const attributes = new Map(stored.attributes);
+    attributes.set(name, this.runtime.options.codec.encode(value));
+    this.stored = { ...stored, attributes };
+    this.decoded.set(name, value);
+    return value;
+  }
+
   /** Overrides the idle timeout of this session (ms); `undefined` returns to the module default. */
   setIdleTimeout(ms: number | undefined): this {
     this.assertAlive();
     if (ms !== undefined && (!Number.isInteger(ms) || ms <= 0)) {
       throw new TidyKvSessionError('TIDYKV_SESSION_ATTRIBUTE', `setIdleTimeout expects a positive integer number of ms or undefined, received ${String(ms)}.`);
     }
-    this.idleOverride = ms ?? 0;
+    this.idle = ms ?? 'default';
     this.afterChange();
     return this;
   }
 
   /**
    * Gives the session a new id at save time (login, against session fixation), keeping its data.
-   * Atomic: one script renames the hash within its cluster slot and applies this request's changes.
+   * Atomic: one script renames the hash within its cluster slot and applies this request's
+   * changes. On a session not stored yet, creating it under a fresh id is the regeneration: one
+   * command, one id.
    */
   regenerate(): this {
     this.assertAlive();
@@ -229,22 +282,21 @@ export class HttpSession {
   async invalidate(): Promise<void> {
     await this.queue.catch(() => undefined);
     if (this.dead === 'invalidated') return;
-    if (!this.loaded && this.requestedId !== undefined) {
-      this.currentId = this.requestedId;
-      this.stored = { id: this.requestedId, attributes: new Map(), createdAt: 0, lastAccessedAt: 0, idleTimeoutMs: undefined };
-    }
-    const id = this.currentId;
+    const id = this.stored?.id ?? (this.loaded ? undefined : this.requestedId);
     this.dead = 'invalidated';
     this.loaded = true;
-    this.sets.clear();
-    this.dels.clear();
-    if (id !== undefined) await this.store.destroy(id);
+    this.clearPending();
+    this.regeneratePending = false;
+    if (id !== undefined) {
+      this.runtime.lazy.take(id);
+      await this.runtime.repository.destroy(id);
+    }
     if (this.requestedId !== undefined || id !== undefined) this.transportChange = 'clear';
     this.lastSave = { status: 'invalidated' };
   }
 
   private afterChange(): void {
-    if (this.store.options.flushMode === 'immediate') {
+    if (this.runtime.options.flushMode === 'immediate') {
       this.pendingFlushes++;
       this.queue = this.queue
         .then(() => this.saveNow())
@@ -277,12 +329,16 @@ export class HttpSession {
     this.regeneratePending = false;
   }
 
+  private get hasPending(): boolean {
+    return this.sets.size > 0 || this.dels.size > 0 || this.idle !== 'keep' || this.regeneratePending;
+  }
+
   /** True when a save would have nothing to do (the common read-only request). */
-  private get idle(): boolean {
-    if (this.dead || this.sets.size > 0 || this.dels.size > 0 || this.idleOverride !== -1 || this.regeneratePending) return false;
+  private get idleRequest(): boolean {
+    if (this.dead || this.hasPending) return false;
     // Lazy attributes buffered by an earlier request are flushed by the first request after the interval.
-    if (this.stored && this.store.lazyDue(this.stored.id)) return false;
-    const mode = this.store.options.saveMode;
+    if (this.stored && this.runtime.lazy.due(this.stored.id)) return false;
+    const mode = this.runtime.options.saveMode;
     return mode === 'on-set' || !this.stored || (mode === 'on-get' && this.got.size === 0);
   }
 
@@ -292,7 +348,7 @@ export class HttpSession {
    */
   commit(): Promise<SaveOutcome> | undefined {
     if (this.pendingFlushes === 0 && this.flushError === undefined) {
-      if (this.idle) return undefined;
+      if (this.idleRequest) return undefined;
       if (this.queued === 0) return this.saveNow();
     }
     return this.queue.then(() => {
@@ -303,8 +359,7 @@ export class HttpSession {
 
   private buildDelta(): SessionDelta {
     const sets = new Map<string, string>();
-    const mode = this.store.options.saveMode;
-    const codec = this.store.options.codec;
+    const { saveMode: mode, codec } = this.runtime.options;
     if (mode === 'always' && this.stored) {
       for (const [f, raw] of this.stored.attributes) {
         if (this.dels.has(f)) continue;
@@ -320,12 +375,12 @@ export class HttpSession {
     }
     for (const [f, p] of this.sets) sets.set(f, p.raw);
     const dels = new Set<string>();
-    for (const f of this.dels) if (this.stored?.attributes.has(f) || !this.stored) dels.add(f);
-    return { sets, dels, idleOverrideMs: this.idleOverride };
+    for (const f of this.dels) if (this.stored?.attributes.has(f)) dels.add(f);
+    return { sets, dels, idle: this.idle };
   }
 
   private principalAfter(delta: SessionDelta): string | undefined {
-    const pf = this.store.options.principal;
+    const pf = this.runtime.options.principal;
     if (pf === undefined) return undefined;
     if (delta.sets.has(pf)) return delta.sets.get(pf);
     if (delta.dels.has(pf)) return undefined;
@@ -336,84 +391,67 @@ export class HttpSession {
     if (this.dead) return this.finish({ status: this.dead });
     if (!this.loaded) {
       // Untouched in this request: nothing to write, and no reason to read it (0 commands).
-      if (this.sets.size === 0 && this.dels.size === 0 && this.idleOverride === -1 && !this.regeneratePending) return this.finish({ status: 'unchanged' });
+      if (!this.hasPending) return this.finish({ status: 'unchanged' });
       await this.load();
     }
     let delta = this.buildDelta();
     const principal = this.principalAfter(delta);
-    const store = this.store;
-    let outcome: WriteOutcome;
-    let status: SaveStatus;
+    const repository = this.runtime.repository;
+    const stored = this.stored;
 
-    if (!this.stored) {
-      if (delta.sets.size === 0) return this.finish({ status: 'unchanged' });
+    if (!stored) {
+      // Creating under a fresh id is the regeneration: one command, one id.
+      this.regeneratePending = false;
+      if (delta.sets.size === 0 || !this.canDeliver) {
+        if (delta.sets.size > 0) this.runtime.warnInsecureOnce();
+        this.clearPending();
+        return this.finish({ status: 'unchanged' });
+      }
       // Never reuse the id the client sent for a session Redis does not know: that is session fixation.
       const id = newSessionId(principal !== undefined ? principalTag(principal) : randomTag());
-      outcome = await store.create(id, delta.sets, delta.idleOverrideMs);
-      if (outcome === 'written') {
-        this.stored = { id, attributes: delta.sets, createdAt: Date.now(), lastAccessedAt: Date.now(), idleTimeoutMs: delta.idleOverrideMs > 0 ? delta.idleOverrideMs : undefined };
-        this.currentId = id;
-        this.transportChange = 'set';
-        status = 'created';
-      } else status = 'dropped';
-      return this.applied(outcome, status, delta);
+      const result = await repository.create(id, delta.sets, typeof delta.idle === 'number' ? delta.idle : undefined);
+      return this.applied(result, 'created', 'set');
     }
 
-    const oldId = this.stored.id;
-    const move = this.regeneratePending || (principal !== undefined && principalTag(principal) !== tagOf(oldId));
+    const move = this.regeneratePending || (principal !== undefined && principalTag(principal) !== tagOf(stored.id));
     if (move) {
-      const lazy = store.takeLazy(oldId);
-      if (lazy) {
-        const sets = new Map(lazy.sets);
-        for (const [f, v] of delta.sets) sets.set(f, v);
-        const dels = new Set([...lazy.dels].filter((f) => !delta.sets.has(f)));
-        for (const f of delta.dels) dels.add(f);
-        delta = { sets, dels, idleOverrideMs: delta.idleOverrideMs };
-      }
-      const newId = newSessionId(principal !== undefined ? principalTag(principal) : tagOf(oldId));
-      const d = delta;
-      outcome = await store.rename(oldId, newId, d, () => {
-        const attributes = new Map(this.stored?.attributes);
-        for (const [f, v] of d.sets) attributes.set(f, v);
-        for (const f of d.dels) attributes.delete(f);
-        const ov = d.idleOverrideMs === -1 ? (this.stored?.idleTimeoutMs ?? 0) : d.idleOverrideMs;
-        return { attributes, createdAt: this.stored?.createdAt ?? 0, idleOverrideMs: ov };
-      });
       this.regeneratePending = false;
-      if (outcome === 'written') {
-        this.currentId = newId;
-        this.stored = { ...this.stored, id: newId };
-        this.transportChange = 'set';
+      if (!this.canDeliver) {
+        this.runtime.warnInsecureOnce();
+        this.clearPending();
+        return this.finish({ status: 'unchanged' });
       }
-      return this.applied(outcome, 'regenerated', delta);
+      const lazy = this.runtime.lazy.take(stored.id);
+      if (lazy) delta = mergeDeltas(lazy, delta);
+      const newId = newSessionId(principal !== undefined ? principalTag(principal) : tagOf(stored.id));
+      return this.applied(await repository.rename(stored, newId, delta), 'regenerated', 'set');
     }
 
-    delta = store.mergeLazy(oldId, delta);
-    if (delta.sets.size === 0 && delta.dels.size === 0 && delta.idleOverrideMs === -1) {
+    delta = this.runtime.lazy.split(stored, delta);
+    if (isEmptyDelta(delta)) {
       const buffered = this.sets.size > 0 || this.dels.size > 0;
       this.clearPending();
       return this.finish({ status: buffered ? 'buffered' : 'unchanged' });
     }
-    const d = delta;
-    return store.save(oldId, d).then((o) => this.applied(o, 'saved', d));
+    return this.applied(await repository.save(stored, delta), 'saved', undefined);
   }
 
-  private applied(outcome: WriteOutcome, status: SaveStatus, delta: SessionDelta): SaveOutcome {
-    if (outcome === 'dropped') {
+  private applied(result: WriteResult, status: SaveStatus, transport: 'set' | undefined): SaveOutcome {
+    this.clearPending();
+    if (result.status === 'dropped') {
       // Gone meanwhile (logout, expiry): the write is discarded and this request must not revive it.
       this.dead = 'dropped';
-      this.clearPending();
       return this.finish({ status: 'dropped' });
     }
-    if (this.stored) {
-      const attributes = new Map(this.stored.attributes);
-      for (const [f, v] of delta.sets) attributes.set(f, v);
-      for (const f of delta.dels) attributes.delete(f);
-      const idle = delta.idleOverrideMs === -1 ? this.stored.idleTimeoutMs : delta.idleOverrideMs > 0 ? delta.idleOverrideMs : undefined;
-      this.stored = { ...this.stored, attributes, idleTimeoutMs: idle };
-    }
-    this.clearPending();
+    this.stored = result.session;
+    if (transport === 'set') this.transportChange = 'set';
+    else if (result.ttlMs !== undefined) this.expiryMoved();
     return this.finish({ status });
+  }
+
+  /** The session's expiry moved (a touch or a re-armed TTL): a persistent cookie is sent again. */
+  private expiryMoved(): void {
+    if (this.runtime.options.cookie.maxAgeMs !== undefined && this.transportChange === undefined) this.transportChange = 'refresh';
   }
 
   private clearPending(): void {
@@ -421,7 +459,7 @@ export class HttpSession {
     this.sets.clear();
     this.dels.clear();
     this.got.clear();
-    this.idleOverride = -1;
+    this.idle = 'keep';
   }
 
   private finish(o: SaveOutcome): SaveOutcome {

@@ -19,7 +19,7 @@ export class SessionAccessor {
     const s = sessionStorage.getStore();
     if (!s) {
       throw TidyKvSessionError.state(
-        'No session in this context: SessionAccessor works inside HTTP requests that pass through the session middleware, with SessionModule option asyncContext left on.',
+        'No session in this context: SessionAccessor works inside HTTP requests that pass through the session middleware (inside cookie.path), with SessionModule option asyncContext on (the default).',
       );
     }
     return s.load();

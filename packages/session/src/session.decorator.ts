@@ -11,7 +11,7 @@ const currentSession = createParamDecorator((_data: unknown, ctx: ExecutionConte
 class LoadSessionPipe implements PipeTransform<HttpSession | undefined, HttpSession | Promise<HttpSession>> {
   transform(session: HttpSession | undefined): HttpSession | Promise<HttpSession> {
     if (!session) {
-      throw TidyKvSessionError.state('No session on this request: is SessionModule imported, and does the route go through Nest middleware?');
+      throw TidyKvSessionError.state('No session on this request: is SessionModule imported, does the route go through Nest middleware, and is the request path inside cookie.path?');
     }
     return session.isLoaded ? session : session.load();
   }

@@ -1,7 +1,8 @@
-import { Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
-import { SessionStore } from './internal/session-store.js';
+import { Logger, Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
+import { RedisSessionRepository } from './internal/redis-session.repository.js';
+import { SessionRuntime } from './internal/session-runtime.js';
 import { SessionAccessor } from './session-accessor.service.js';
-import { SESSION_MODULE_OPTIONS, SESSION_STORE } from './session.constants.js';
+import { SESSION_MODULE_OPTIONS, SESSION_RUNTIME } from './session.constants.js';
 import { SessionMiddleware } from './session.middleware.js';
 import { SessionConfigurableModule } from './session.module-definition.js';
 import { resolveSessionOptions, type SessionModuleOptions } from './session.options.js';
@@ -15,16 +16,21 @@ import { SessionService } from './session.service.js';
 @Module({
   providers: [
     {
-      provide: SESSION_STORE,
+      provide: SESSION_RUNTIME,
       // Options are validated here, at start-up, so a bad option stops the app with a clear message.
-      useFactory: (options: SessionModuleOptions) => new SessionStore(resolveSessionOptions(options)),
+      useFactory: (options: SessionModuleOptions) => {
+        const resolved = resolveSessionOptions(options);
+        const logger = new Logger('SessionModule');
+        const repository = new RedisSessionRepository(resolved, logger);
+        return new SessionRuntime(resolved, repository, (id) => repository.keys.session(id), logger);
+      },
       inject: [SESSION_MODULE_OPTIONS],
     },
     SessionMiddleware,
     SessionAccessor,
     SessionService,
   ],
-  exports: [SessionAccessor, SessionService, SESSION_STORE],
+  exports: [SessionAccessor, SessionService, SESSION_RUNTIME],
 })
 export class SessionModule extends SessionConfigurableModule implements NestModule {
   /** @internal Mounts the session middleware on every route. */

@@ -1,4 +1,5 @@
 import { TidyKvConfigError, jsonCodec, validateCodec, validateConnectionOptions, validateKeyPrefix, type Codec, type RedisConnectionOptions } from '@tidykv/core';
+import { cookieAttributeProblem, type ResolvedCookieOptions } from './internal/cookie-transport.js';
 
 /**
  * When attributes are written back, as in Spring Session:
@@ -18,17 +19,27 @@ export type SessionFlushMode = 'on-save' | 'immediate';
 export interface SessionCookieOptions {
   /** Cookie name. A name starting with `__Host-` requires `secure: true`, `path: '/'` and no `domain`. Default: `'sid'`. */
   name?: string;
-  /** Send the cookie over HTTPS only. Turn on in production. Default: `false`. */
+  /**
+   * Send the cookie over HTTPS only. Turn on in production. As in express-session, a Secure cookie
+   * is not set on a request that did not arrive over HTTPS (see `SessionModuleOptions.proxy`), and
+   * a session that would need it is then neither created nor moved (one warning is logged).
+   * Default: `false`.
+   */
   secure?: boolean;
   /** SameSite attribute. Default: `'lax'`. */
   sameSite?: 'lax' | 'strict' | 'none';
   /** Hide the cookie from page scripts. Default: `true`. */
   httpOnly?: boolean;
-  /** Cookie path. Default: `'/'`. */
+  /** Cookie path. Requests outside it get no session (as in express-session). Default: `'/'`. */
   path?: string;
-  /** Cookie domain. Default: none (host-only cookie). */
+  /** Cookie domain, validated at start-up. Default: none (host-only cookie). */
   domain?: string;
-  /** Max-Age of the cookie in ms. Default: none (a browser-session cookie; the server-side TTL governs expiry). */
+  /**
+   * Max-Age of the cookie in ms, making it persistent. The cookie is sent again with a new
+   * Max-Age and Expires whenever the session's expiry moves (a touch, at most once per
+   * `touchIntervalMs`), so an active user's cookie keeps sliding with the server-side session.
+   * Default: none (a browser-session cookie; the server-side TTL governs expiry).
+   */
   maxAgeMs?: number;
 }
 
@@ -94,12 +105,19 @@ export interface SessionModuleOptions {
   codec?: Codec;
   /**
    * Run each request inside AsyncLocalStorage so that `SessionAccessor` works in guards, services
-   * and interceptors. On Node 20 AsyncLocalStorage taxes every promise of the process (10-15%
-   * throughput in the bench), so `'auto'` turns it on only when some provider, controller, guard or
-   * interceptor injects `SessionAccessor` (found at start-up); `true` forces it on (e.g. when the
-   * accessor is fetched with `ModuleRef.get`), `false` off. Default: `'auto'`.
+   * and interceptors. On Node 20 AsyncLocalStorage taxes every promise of the process (a few
+   * percent of throughput in the bench): apps that read the session only through `@Session()` may
+   * turn it off. `'auto'` is accepted for compatibility and means `true` (tidykv no longer guesses
+   * from Nest's internals whether `SessionAccessor` is injected). Default: `true`.
    */
   asyncContext?: boolean | 'auto';
+  /**
+   * Whether to trust a reverse proxy's `X-Forwarded-Proto` when deciding that a request arrived
+   * over HTTPS (for Secure cookies), as express-session's `proxy` option: `true` trusts it, `false`
+   * only counts TLS on the socket. Default: none, which follows Express's `trust proxy` setting
+   * (`req.secure`); on Fastify set `true` behind a TLS-terminating proxy.
+   */
+  proxy?: boolean;
 }
 
 /** Defaults of {@link SessionModuleOptions}. */
@@ -115,7 +133,7 @@ export const DEFAULT_SESSION_OPTIONS = Object.freeze({
   lazyAttributes: Object.freeze([]) as readonly string[],
   cookie: Object.freeze({ name: 'sid', secure: false, sameSite: 'lax' as const, httpOnly: true, path: '/' }),
   nearCache: Object.freeze({ max: 10_000, maxStalenessMs: 5_000 }),
-  asyncContext: 'auto' as boolean | 'auto',
+  asyncContext: true,
 });
 
 const P = 'SessionModule';
@@ -183,7 +201,10 @@ export function validateSessionOptions(options: SessionModuleOptions): SessionMo
   }
   if (options.codec !== undefined) validateCodec(options.codec, `${P}.codec`);
   if (options.asyncContext !== undefined && typeof options.asyncContext !== 'boolean' && options.asyncContext !== 'auto') {
-    throw TidyKvConfigError.invalid(`${P}.asyncContext`, options.asyncContext, "true, false or 'auto'");
+    throw TidyKvConfigError.invalid(`${P}.asyncContext`, options.asyncContext, 'true or false');
+  }
+  if (options.proxy !== undefined && typeof options.proxy !== 'boolean') {
+    throw TidyKvConfigError.invalid(`${P}.proxy`, options.proxy, 'true, false or nothing', 'Leave it unset to follow Express `trust proxy`.');
   }
   return options;
 }
@@ -202,6 +223,12 @@ function validateCookie(c: SessionCookieOptions | undefined): void {
   }
   if (c.maxAgeMs !== undefined) positiveMs('cookie.maxAgeMs', c.maxAgeMs);
   if (c.path !== undefined && (typeof c.path !== 'string' || !c.path.startsWith('/'))) throw TidyKvConfigError.invalid(`${P}.cookie.path`, c.path, 'a path starting with "/"');
+  if (c.domain !== undefined && (typeof c.domain !== 'string' || c.domain === '')) throw TidyKvConfigError.invalid(`${P}.cookie.domain`, c.domain, 'a domain name such as "example.com"');
+  const problem = cookieAttributeProblem({ name: c.name ?? 'sid', path: c.path ?? '/', domain: c.domain });
+  if (problem !== undefined) {
+    const option = c.domain !== undefined && /domain/i.test(problem) ? 'domain' : 'path';
+    throw TidyKvConfigError.invalid(`${P}.cookie.${option}`, c[option], 'a value without ";", spaces or control characters', `The cookie package refused it (${problem}); such a value would inject cookie attributes.`);
+  }
   if (c.name?.startsWith('__Host-')) {
     if (c.secure !== true) throw TidyKvConfigError.invalid(`${P}.cookie.secure`, c.secure, 'true for a __Host- cookie', 'Browsers reject __Host- cookies without Secure.');
     if (c.domain !== undefined) throw TidyKvConfigError.invalid(`${P}.cookie.domain`, c.domain, 'no domain for a __Host- cookie');
@@ -223,13 +250,15 @@ export interface ResolvedSessionOptions {
   readonly saveMode: SessionSaveMode;
   readonly flushMode: SessionFlushMode;
   readonly transport: 'cookie' | 'header';
-  readonly cookie: Required<Omit<SessionCookieOptions, 'domain' | 'maxAgeMs'>> & Pick<SessionCookieOptions, 'domain' | 'maxAgeMs'>;
+  readonly cookie: ResolvedCookieOptions;
   readonly headerName: string;
   readonly principal: string | undefined;
   readonly lazyAttributes: ReadonlySet<string>;
   readonly nearCache: Required<SessionNearCacheOptions> | undefined;
   readonly codec: Codec;
-  readonly asyncContext: boolean | 'auto';
+  /** Whether requests run inside AsyncLocalStorage. */
+  readonly asyncContext: boolean;
+  readonly proxy: boolean | undefined;
 }
 
 /** Validates `options` and merges the defaults (with `??`, so `0` stays `0`). */
@@ -265,6 +294,7 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
       ? { max: (nc === true ? undefined : nc.max) ?? d.nearCache.max, maxStalenessMs: (nc === true ? undefined : nc.maxStalenessMs) ?? d.nearCache.maxStalenessMs }
       : undefined,
     codec: options.codec ?? jsonCodec,
-    asyncContext: options.asyncContext ?? d.asyncContext,
+    asyncContext: options.asyncContext === 'auto' ? true : (options.asyncContext ?? d.asyncContext),
+    proxy: options.proxy,
   });
 }

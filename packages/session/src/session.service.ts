@@ -1,86 +1,82 @@
-import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { ModulesContainer } from '@nestjs/core';
-import { SessionAccessor } from './session-accessor.service.js';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { TidyKvConfigError } from '@tidykv/core';
 import { isSessionId } from './internal/session-id.js';
-import type { SessionStore } from './internal/session-store.js';
-import { SESSION_STORE } from './session.constants.js';
+import type { SessionRuntime } from './internal/session-runtime.js';
+import type { RedisSessionRepository } from './internal/redis-session.repository.js';
+import type { PrincipalEntry } from './internal/session-repository.js';
+import { SESSION_RUNTIME } from './session.constants.js';
 
 /** A live session of a principal, as listed by {@link SessionService.listByPrincipal}. */
-export interface PrincipalSession {
-  /** The session id (not signed). */
-  readonly id: string;
-  /** When it expires unless used again, epoch ms. */
-  readonly expiresAt: number;
-}
+export type PrincipalSession = PrincipalEntry;
 
 /**
  * Operations on sessions other than the current one (principal index), and the lifecycle of the
  * Redis connection: in-flight saves finish before it closes.
  */
 @Injectable()
-export class SessionService implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
-  constructor(
-    @Inject(SESSION_STORE) private readonly store: SessionStore,
-    private readonly modules: ModulesContainer,
-  ) {}
+export class SessionService implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  private readonly logger = new Logger('SessionModule');
 
-  /** @internal With `asyncContext: 'auto'`, turns AsyncLocalStorage on only if something injects SessionAccessor. */
-  onModuleInit(): void {
-    if (this.store.options.asyncContext === 'auto') this.store.asyncContextActive = this.accessorInjected();
-  }
+  constructor(@Inject(SESSION_RUNTIME) private readonly runtime: SessionRuntime) {}
 
-  private accessorInjected(): boolean {
-    // Every instance is resolved before onModuleInit, so each wrapper knows what it received.
-    type Wrapper = { getCtorMetadata?(): ({ token?: unknown } | undefined)[] | undefined; getPropertiesMetadata?(): ({ wrapper?: { token?: unknown } } | undefined)[] | undefined };
-    for (const mod of this.modules.values()) {
-      for (const map of [mod.providers, mod.controllers, mod.injectables] as Map<unknown, Wrapper>[]) {
-        for (const w of map.values()) {
-          if (w.getCtorMetadata?.()?.some((d) => d?.token === SessionAccessor)) return true;
-          if (w.getPropertiesMetadata?.()?.some((p) => p?.wrapper?.token === SessionAccessor)) return true;
-        }
-      }
-    }
-    return false;
+  private get repository(): RedisSessionRepository {
+    return this.runtime.repository as RedisSessionRepository;
   }
 
   /** @internal */
   async onApplicationBootstrap(): Promise<void> {
-    await this.store.start();
+    await this.repository.start();
   }
 
   /** Lists the live sessions of `principal` (the value of the `principal` attribute). Requires the `principal` option. */
   listByPrincipal(principal: unknown): Promise<PrincipalSession[]> {
     this.requirePrincipal('listByPrincipal');
-    return this.store.listByPrincipal(principal);
+    return this.repository.listByPrincipal(this.runtime.options.codec.encode(principal));
   }
 
-  /** Invalidates every session of `principal` ("log out everywhere"); returns how many there were. */
-  invalidateByPrincipal(principal: unknown): Promise<number> {
+  /**
+   * Invalidates every session of `principal` ("log out everywhere") and returns how many there
+   * were. A login racing this call may add a session after the listing, so it lists again until
+   * the index is empty (at most five rounds).
+   */
+  async invalidateByPrincipal(principal: unknown): Promise<number> {
     this.requirePrincipal('invalidateByPrincipal');
-    return this.store.invalidateByPrincipal(principal);
+    const raw = this.runtime.options.codec.encode(principal);
+    let total = 0;
+    for (let round = 0; round < 5; round++) {
+      const live = await this.repository.listByPrincipal(raw);
+      if (live.length === 0) break;
+      const deleted = await Promise.all(live.map((s) => this.invalidate(s.id)));
+      total += deleted.filter(Boolean).length;
+    }
+    return total;
   }
 
   /** Invalidates one session by its (unsigned) id, as listed by {@link listByPrincipal}. True if it existed. */
   async invalidate(id: string): Promise<boolean> {
     // A malformed id cannot name a session; refusing it here keeps odd strings out of key names.
     if (!isSessionId(id)) return false;
-    return this.store.destroy(id);
+    this.runtime.lazy.take(id);
+    return this.repository.destroy(id);
   }
 
   private requirePrincipal(op: string): void {
-    if (this.store.options.principal === undefined) {
+    if (this.runtime.options.principal === undefined) {
       throw TidyKvConfigError.invalid('SessionModule.principal', undefined, `an attribute name to use SessionService.${op}`, 'Pass e.g. principal: "userId" to SessionModule.forRoot.');
     }
   }
 
   /** @internal Requests still being answered may be saving: let them finish. */
   async beforeApplicationShutdown(): Promise<void> {
-    await this.store.drain();
+    await this.repository.drain();
   }
 
-  /** @internal */
+  /** @internal Flushes buffered lazy attributes, then closes what tidykv opened. */
   async onApplicationShutdown(): Promise<void> {
-    await this.store.close();
+    const buffered = this.runtime.lazy.drain();
+    const results = await Promise.allSettled(buffered.map(([session, delta]) => this.repository.save(session, delta)));
+    const failed = results.filter((r) => r.status === 'rejected').length;
+    if (failed > 0) this.logger.warn(`${failed} buffered lazy session attribute writes could not be flushed at shutdown.`);
+    await this.repository.close();
   }
 }

@@ -3,12 +3,12 @@ import { Controller, Get, Injectable, Module, Post, UseGuards, type CanActivate,
 import { NestFactory } from '@nestjs/core';
 import { Session, SessionAccessor, SessionModule, type HttpSession } from '@tidykv/session';
 import { startRedis, type RedisTestServer } from '@tidykv/testing';
-import { SESSION_STORE } from '../src/session.constants.js';
-import type { SessionStore } from '../src/internal/session-store.js';
+import { SESSION_RUNTIME } from '../src/session.constants.js';
+import type { SessionRuntime } from '../src/internal/session-runtime.js';
 import { Agent, SECRET } from './support/session-app.js';
 
-// asyncContext 'auto' (the default): AsyncLocalStorage, which slows every promise on Node 20, is
-// only switched on when something injects SessionAccessor.
+// asyncContext is an explicit option (as nestjs-cls asks for it): on by default, so that
+// SessionAccessor works anywhere; apps that only use @Session() may turn it off for speed.
 
 @Controller('plain')
 class PlainController {
@@ -43,7 +43,7 @@ class GuardedController {
 
 @Module({})
 class AppModule {
-  static register(url: string, withGuard: boolean, asyncContext?: boolean): DynamicModule {
+  static register(url: string, withGuard: boolean, asyncContext?: boolean | 'auto'): DynamicModule {
     return {
       module: AppModule,
       imports: [SessionModule.forRoot({ connection: { url }, secrets: [SECRET], asyncContext })],
@@ -55,13 +55,13 @@ class AppModule {
 describe('asyncContext', () => {
   let redis: RedisTestServer;
   const apps: INestApplication[] = [];
-  const start = async (withGuard: boolean, asyncContext?: boolean) => {
+  const start = async (withGuard: boolean, asyncContext?: boolean | 'auto') => {
     const app = await NestFactory.create(AppModule.register(redis.url, withGuard, asyncContext), { logger: false, abortOnError: false });
     await app.listen(0, '127.0.0.1');
     apps.push(app);
     return { app, url: `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}` };
   };
-  const active = (app: INestApplication): boolean => app.get<SessionStore>(SESSION_STORE, { strict: false }).asyncContextActive;
+  const active = (app: INestApplication): boolean => app.get<SessionRuntime>(SESSION_RUNTIME, { strict: false }).options.asyncContext;
 
   beforeAll(async () => {
     redis = await startRedis({ own: true });
@@ -71,15 +71,19 @@ describe('asyncContext', () => {
     await redis?.close();
   });
 
-  it("'auto' leaves AsyncLocalStorage off when nothing injects SessionAccessor, and @Session() works", async () => {
+  it('is on by default, and @Session() works', async () => {
     const { app, url } = await start(false);
-    expect(active(app)).toBe(false);
+    expect(active(app)).toBe(true);
     const a = new Agent(url);
     await a.post('/plain/login');
     expect((await a.get('/plain/me')).body).toEqual({ userId: 'u1' });
   });
 
-  it("'auto' turns it on when a guard injects SessionAccessor, and the guard sees the request's session", async () => {
+  it("accepts 'auto' for compatibility, as on", async () => {
+    expect(active((await start(false, 'auto')).app)).toBe(true);
+  });
+
+  it("lets a guard that injects SessionAccessor see the request's session by default", async () => {
     const { app, url } = await start(true);
     expect(active(app)).toBe(true);
     const a = new Agent(url);
@@ -103,8 +107,7 @@ describe('asyncContext', () => {
     await expect(NestFactory.create(BadModule, { logger: false, abortOnError: false })).rejects.toThrow(/SessionModule.secrets/);
   });
 
-  it('true forces it on; false forces it off', async () => {
-    expect(active((await start(false, true)).app)).toBe(true);
+  it('false turns it off: the accessor then fails with a typed error, @Session() still works', async () => {
     const off = await start(true, false);
     expect(active(off.app)).toBe(false);
     const a = new Agent(off.url);

@@ -69,7 +69,7 @@ describe('@tidykv/session on Fastify', () => {
     expect((await a.get('/s/principal/zoe')).body).toHaveLength(1);
     const out = await a.post('/s/logout');
     expect(out.status).toBe(204);
-    expect(out.setCookie[0]).toMatch(/^sid=; Path=\/; Max-Age=0/);
+    expect(out.setCookie[0]).toMatch(/^sid=; Max-Age=0; Path=\/;/);
     expect(await dbSize(probe)).toBe(0);
   });
 

@@ -1,39 +1,51 @@
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
-import type { StoredSession } from './stored-session.js';
+import type { RedisConnection, TidyKvKeys } from '@tidykv/core';
+import type { StoredSession } from './session-repository.js';
 
 const CHANNEL = '__redis__:invalidate';
 
 /**
- * Loaded sessions kept in process. Other instances' writes reach it through Redis client tracking in
- * broadcast mode (CLIENT TRACKING ... BCAST PREFIX <session prefix>, redirected to a subscriber
- * connection), so a write costs no extra command. `maxStalenessMs` bounds the damage of a lost
- * invalidation message (Pub/Sub is at-most-once); a broken link empties the cache and disables it
- * until tracking is re-armed.
+ * Loaded sessions kept in process, invalidated through Redis client tracking in default mode:
+ * the server remembers which keys the tracked connection read and, when one of them changes,
+ * notifies only the instances that read it (redirected to a subscriber connection). Broadcast mode
+ * (BCAST PREFIX) would instead push every session write to every instance, so the cost of a write
+ * would grow with the number of instances. NOLOOP spares the connection its own writes.
+ *
+ * Every session command of the instance goes over the tracked connection ({@link connection}), so
+ * only session reads are tracked. `maxStalenessMs` bounds the damage of a lost invalidation
+ * (Pub/Sub is at-most-once); a broken link empties the cache and disables it until tracking is
+ * re-armed.
  */
 export class NearCache {
   private readonly lru: LRUCache<string, StoredSession>;
   private sub?: Redis;
-  private tracker?: Redis;
+  private tracked?: RedisConnection;
   private ready = false;
   private closing = false;
+  private hits = 0;
+  private misses = 0;
   /** Bumped on every invalidation: a load that saw it change meanwhile must not cache its reply. */
   epoch = 0;
 
   constructor(
     max: number,
     maxStalenessMs: number,
-    private readonly sessionKeyPrefix: string,
-    private readonly idOfKey: (key: string) => string | undefined,
+    private readonly keys: TidyKvKeys,
   ) {
     this.lru = new LRUCache<string, StoredSession>({ max, ttl: maxStalenessMs, ttlAutopurge: false });
   }
 
-  /** Opens the two extra connections and arms tracking. */
-  async start(client: Redis): Promise<void> {
+  /** The connection every session command goes over while the cache is on. */
+  get connection(): RedisConnection | undefined {
+    return this.tracked;
+  }
+
+  /** Opens the tracked connection and the subscriber, and arms tracking. */
+  async start(main: RedisConnection): Promise<void> {
+    this.tracked = main.duplicate('tidykv-session-tracked');
     // RESP2 on purpose: under RESP3 invalidations arrive as push frames, which ioredis drops.
-    this.sub = client.duplicate({ connectionName: 'tidykv-session-invalidations', protocol: 2, enableOfflineQueue: true });
-    this.tracker = client.duplicate({ connectionName: 'tidykv-session-tracking', enableOfflineQueue: true });
+    this.sub = (main.client as Redis).duplicate({ connectionName: 'tidykv-session-invalidations', protocol: 2, enableOfflineQueue: true, autoResendUnfulfilledCommands: true });
     // messageBuffer keeps the payload's shape: an array of keys, or null after FLUSHDB/FLUSHALL.
     this.sub.on('messageBuffer', (channel: Buffer, message: unknown) => {
       if (channel.toString() === CHANNEL) this.onInvalidate(message);
@@ -44,24 +56,25 @@ export class NearCache {
     };
     // Outages surface through the data connection's typed errors; here they only disable the cache.
     this.sub.on('error', () => undefined);
-    this.tracker.on('error', () => undefined);
     this.sub.on('close', lost);
-    this.tracker.on('close', lost);
-    // A reconnect gives the subscriber a new client id and the tracker a fresh connection: re-arm both.
+    this.tracked.client.on('close', lost);
+    // A reconnect gives the subscriber a new client id and the tracked connection a fresh
+    // connection without tracking: re-arm both.
     const rearm = (): void => {
       if (!this.closing && !this.ready) void this.arm().catch(() => undefined);
     };
     this.sub.on('ready', rearm);
-    this.tracker.on('ready', rearm);
+    this.tracked.client.on('ready', rearm);
     await this.arm();
   }
 
   private async arm(): Promise<void> {
     const sub = this.sub as Redis;
-    const tracker = this.tracker as Redis;
+    const tracked = this.tracked as RedisConnection;
     const subId = (await sub.call('CLIENT', 'ID')) as number;
     await sub.subscribe(CHANNEL);
-    await tracker.call('CLIENT', 'TRACKING', 'on', 'REDIRECT', String(subId), 'BCAST', 'PREFIX', this.sessionKeyPrefix);
+    await tracked.run('near-cache tracking', (c) => c.call('CLIENT', 'TRACKING', 'on', 'REDIRECT', String(subId), 'NOLOOP'));
+    // Reads answered before tracking was on were not tracked: bumping the epoch keeps them out.
     this.clear();
     this.ready = true;
   }
@@ -75,14 +88,17 @@ export class NearCache {
     }
     const keys = Array.isArray(message) ? message : [message];
     for (const k of keys) {
-      const id = this.idOfKey(String(k));
+      const id = this.keys.sessionIdOf(String(k));
       if (id !== undefined) this.lru.delete(id);
     }
   }
 
   /** The cached session, unless tracking is down or the entry is older than the staleness bound. */
   get(id: string): StoredSession | undefined {
-    return this.ready ? this.lru.get(id) : undefined;
+    const s = this.ready ? this.lru.get(id) : undefined;
+    if (s) this.hits++;
+    else this.misses++;
+    return s;
   }
 
   /** Caches a load, unless an invalidation arrived while it was in flight. */
@@ -106,19 +122,23 @@ export class NearCache {
     return this.lru.size;
   }
 
+  /** Hits and misses since start (for metrics). */
+  get stats(): { hits: number; misses: number } {
+    return { hits: this.hits, misses: this.misses };
+  }
+
   async close(): Promise<void> {
     this.closing = true;
     this.ready = false;
     this.clear();
-    await Promise.all(
-      [this.sub, this.tracker].map(async (c) => {
-        if (!c || c.status === 'end') return;
-        try {
-          await c.quit();
-        } catch {
-          c.disconnect();
-        }
-      }),
-    );
+    const sub = this.sub;
+    if (sub && sub.status !== 'end') {
+      try {
+        await sub.quit();
+      } catch {
+        sub.disconnect();
+      }
+    }
+    await this.tracked?.close();
   }
 }

@@ -1,10 +1,10 @@
 import { Logger } from '@nestjs/common';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { RedisUnavailableError } from '@tidykv/core';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { isRedisFailure } from '@tidykv/core';
 import type { HttpSession } from '../http-session.model.js';
-import { serializeCookie } from './cookie.js';
+import { serializeSessionCookie } from './cookie-transport.js';
 import { signSessionId } from './session-id.js';
-import type { SessionStore } from './session-store.js';
+import type { SessionRuntime } from './session-runtime.js';
 
 type Method = 'writeHead' | 'write' | 'end';
 interface Call {
@@ -25,7 +25,7 @@ const logger = new Logger('SessionModule');
  * A response with status >= 500 discards the handler's pending writes (a failed request must not
  * half-save); a logout already done still clears the cookie.
  */
-export function saveBeforeResponse(req: IncomingMessage, res: ServerResponse, session: HttpSession, store: SessionStore): void {
+export function saveBeforeResponse(req: IncomingMessage, res: ServerResponse, session: HttpSession, runtime: SessionRuntime): void {
   const original: Record<Method, Fn> = { writeHead: res.writeHead as Fn, write: res.write as Fn, end: res.end as Fn };
   const target = res as unknown as Record<Method, Fn>;
   const restore = (): void => {
@@ -34,7 +34,7 @@ export function saveBeforeResponse(req: IncomingMessage, res: ServerResponse, se
     target.end = original.end;
   };
   const run = (calls: Call[]): void => {
-    applyTransport(res, session, store, calls.find((c) => c.method === 'writeHead')?.args);
+    applyTransport(res, session, runtime, headersOf(calls));
     for (const c of calls) original[c.method].apply(res, c.args);
   };
   const start = (first: Call): unknown => {
@@ -56,7 +56,7 @@ export function saveBeforeResponse(req: IncomingMessage, res: ServerResponse, se
       },
       (err: unknown) => {
         restore();
-        fail(req, res, err, original.end);
+        fail(req, res, err, original.end, headersOf(held), runtime);
       },
     );
     return first.method === 'write' ? true : res;
@@ -66,16 +66,22 @@ export function saveBeforeResponse(req: IncomingMessage, res: ServerResponse, se
   target.end = (...args) => start({ method: 'end', args });
 }
 
-/** Sets the cookie (or header) carrying a new id, or clearing it, before the head is written. */
-function applyTransport(res: ServerResponse, session: HttpSession, store: SessionStore, writeHeadArgs: unknown[] | undefined): void {
+/** The header object a held writeHead carries (Fastify passes every header there, not to setHeader). */
+function headersOf(calls: readonly Call[]): Record<string, unknown> | undefined {
+  const args = calls.find((c) => c.method === 'writeHead')?.args;
+  return args?.find((a, i) => i > 0 && a !== null && typeof a === 'object' && !Array.isArray(a)) as Record<string, unknown> | undefined;
+}
+
+/** Sets the cookie (or header) carrying a new id, the same id with a new expiry, or clearing it. */
+function applyTransport(res: ServerResponse, session: HttpSession, runtime: SessionRuntime, headers: Record<string, unknown> | undefined): void {
   const change = session.transportChange;
   if (change === undefined) return;
   session.transportChange = undefined;
-  const o = store.options;
-  const signed = change === 'set' && session.id !== undefined ? signSessionId(session.id, o.secrets) : undefined;
-  const [name, value] = o.transport === 'header' ? [o.headerName, signed ?? ''] : ['set-cookie', serializeCookie(o.cookie, signed)];
-  // Fastify passes every header to writeHead; those override setHeader, so add ours there too.
-  const headers = writeHeadArgs?.find((a, i) => i > 0 && a !== null && typeof a === 'object' && !Array.isArray(a)) as Record<string, unknown> | undefined;
+  const o = runtime.options;
+  const signed = change !== 'clear' && session.id !== undefined ? signSessionId(session.id, o.secrets) : undefined;
+  if (o.transport === 'header' && change === 'refresh') return;
+  const [name, value] = o.transport === 'header' ? [o.headerName, signed ?? ''] : ['set-cookie', serializeSessionCookie(o.cookie, signed)];
+  // Headers given to writeHead override setHeader, so add ours there when there are some.
   const existing = headers ? findHeader(headers, name) : undefined;
   if (headers && existing !== undefined) {
     headers[existing] = name === 'set-cookie' ? [...toArray(headers[existing]), value] : value;
@@ -95,23 +101,42 @@ function toArray(v: unknown): string[] {
   return Array.isArray(v) ? v.map(String) : [String(v)];
 }
 
+// Headers that describe the handler's body, which the failure answer replaces.
+const BODY_HEADERS = new Set(['content-length', 'content-type', 'content-encoding', 'content-range', 'etag', 'last-modified', 'transfer-encoding']);
+
 /**
  * The end-of-request save failed, so the handler's answer cannot be sent as if its writes were
- * kept: answer 503 for an outage (500 otherwise) with the stable error code, and log it.
+ * kept: answer 503 when Redis could not be used (with the error's stable code, so a client can
+ * tell TIDYKV_UNAVAILABLE "nothing was applied" from TIDYKV_OUTCOME_UNKNOWN), 500 otherwise. The
+ * app's own headers (CORS included) stay, so a browser sees the 503; only the session cookie or
+ * header and the old body's headers go.
  */
-function fail(req: IncomingMessage, res: ServerResponse, err: unknown, end: Fn): void {
-  const status = err instanceof RedisUnavailableError ? 503 : 500;
+function fail(req: IncomingMessage, res: ServerResponse, err: unknown, end: Fn, held: Record<string, unknown> | undefined, runtime: SessionRuntime): void {
+  const status = isRedisFailure(err) ? 503 : 500;
   logger.error(`Session save failed for ${req.method} ${req.url}: ${err instanceof Error ? err.message : String(err)}`);
   if (res.headersSent) {
     res.destroy(err instanceof Error ? err : undefined);
     return;
   }
-  for (const h of res.getHeaderNames()) res.removeHeader(h);
+  const o = runtime.options;
+  for (const [k, v] of Object.entries(held ?? {})) if (v !== undefined) res.setHeader(k, v as OutgoingHttpHeaders[string] & {});
+  for (const h of res.getHeaderNames()) if (BODY_HEADERS.has(h)) res.removeHeader(h);
+  if (o.transport === 'header') res.removeHeader(o.headerName);
+  else {
+    const cookies = toArray(res.getHeader('set-cookie') ?? []).filter((c) => !c.startsWith(`${o.cookie.name}=`));
+    if (cookies.length > 0) res.setHeader('set-cookie', cookies);
+    else res.removeHeader('set-cookie');
+  }
   const code = (err as { code?: unknown })?.code;
   const body = JSON.stringify({
     statusCode: status,
     code: typeof code === 'string' ? code : 'TIDYKV_ERROR',
-    message: status === 503 ? 'The session store is unavailable; retry shortly.' : 'The session could not be saved.',
+    message:
+      status === 503
+        ? code === 'TIDYKV_OUTCOME_UNKNOWN'
+          ? 'The session store did not confirm the write; it may or may not have been applied.'
+          : 'The session store is unavailable and nothing was saved; retry shortly.'
+        : 'The session could not be saved.',
   });
   res.statusCode = status;
   res.setHeader('content-type', 'application/json; charset=utf-8');

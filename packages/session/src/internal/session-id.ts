@@ -1,13 +1,11 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import { SESSION_ID_LENGTH, SESSION_TAG_LENGTH, isSessionIdShape } from '@tidykv/core';
 
-/** Length of the hash tag at the start of every id (base64url characters). */
-export const TAG_LENGTH = 4;
-/** 16 random bytes: 128 bits from the CSPRNG, as base64url. */
-const REST_LENGTH = 22;
+/** Length of the hash tag at the start of every id (base64url characters); the key layout's. */
+export const TAG_LENGTH = SESSION_TAG_LENGTH;
 /** Total id length: tag + 128-bit random part. */
-export const ID_LENGTH = TAG_LENGTH + REST_LENGTH;
-const ID = /^[A-Za-z0-9_-]{26}$/;
+export const ID_LENGTH = SESSION_ID_LENGTH;
 /** Bytes of HMAC-SHA256 kept in a signed id: 128 bits is far beyond guessing range. */
 const SIG_LENGTH = 22;
 
@@ -35,9 +33,7 @@ export function tagOf(id: string): string {
 }
 
 /** True for a well-formed id (says nothing about whether it exists). */
-export function isSessionId(id: unknown): id is string {
-  return typeof id === 'string' && ID.test(id);
-}
+export const isSessionId = isSessionIdShape;
 
 function mac(secret: string, id: string): string {
   return createHmac('sha256', secret).update(id).digest('base64url').slice(0, SIG_LENGTH);

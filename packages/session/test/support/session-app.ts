@@ -223,6 +223,8 @@ export { TestAppModule };
 export class Agent {
   cookie: string | undefined;
   header: string | undefined;
+  /** Headers sent with every request (e.g. a proxy's X-Forwarded-Proto). */
+  readonly extraHeaders: Record<string, string> = {};
 
   constructor(
     private readonly base: string,
@@ -232,7 +234,7 @@ export class Agent {
 
   /** Sends a request (no keep-alive, so closing the app leaves no socket behind) and keeps any cookie the response sets. */
   async request(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown; setCookie: string[]; headers: IncomingHttpHeaders }> {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...this.extraHeaders };
     const payload = body === undefined ? undefined : JSON.stringify(body);
     if (payload !== undefined) headers['content-type'] = 'application/json';
     if (this.cookie !== undefined) headers.cookie = `${this.cookieName}=${this.cookie}`;
