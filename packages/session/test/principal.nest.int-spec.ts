@@ -27,9 +27,14 @@ describe('@tidykv/session principal index', () => {
     for (const a of alice) await a.post('/s/login', { userId: 'alice' });
     const bob = new Agent(app.url);
     await bob.post('/s/login', { userId: 'bob' });
-    const listed = (await alice[0].get('/s/principal/alice')).body as { id: string; expiresAt: number }[];
+    const listed = (await alice[0].get('/s/principal/alice')).body as { id: string; expiresAt: number; createdAt: number; lastAccessedAt: number }[];
     expect(listed).toHaveLength(3);
-    for (const s of listed) expect(s.expiresAt).toBeGreaterThan(Date.now() + 50_000);
+    for (const s of listed) {
+      expect(s.expiresAt).toBeGreaterThan(Date.now() + 50_000);
+      // Times come from each session's hash (server clock), read in the same pipeline that proves it exists.
+      expect(Math.abs(s.createdAt - Date.now())).toBeLessThan(10_000);
+      expect(s.lastAccessedAt).toBeGreaterThanOrEqual(s.createdAt);
+    }
     // Every key of alice (sessions and index) shares one hash tag, so one script can update them together.
     const aliceKeys = (await listKeys(probe)).filter((k) => tagOfKey(k.key) === tagOfKey(`{${listed[0].id.slice(0, 4)}}`));
     expect(aliceKeys.map((k) => k.type).sort()).toEqual(['hash', 'hash', 'hash', 'zset']);

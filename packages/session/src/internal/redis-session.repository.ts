@@ -5,7 +5,7 @@ import { mapSessionReply, TidyKvSessionError } from '../session.errors.js';
 import type { ResolvedSessionOptions } from '../session.options.js';
 import { NearCache } from './near-cache.js';
 import { applyDelta, idleAfter } from './session-delta.js';
-import { flatPairs, toStoredSession } from './session-hash.mapper.js';
+import { ACCESSED_FIELD, CREATED_FIELD, flatPairs, toStoredSession } from './session-hash.mapper.js';
 import { principalTag, tagOf } from './session-id.js';
 import type { LoadResult, PrincipalEntry, SessionDelta, SessionRepository, StoredSession, WriteResult } from './session-repository.js';
 import * as scripts from './session-scripts.js';
@@ -290,20 +290,28 @@ export class RedisSessionRepository implements SessionRepository {
       'session list by principal',
       async (c) => {
         const members = (await scripts.listPrincipalSessions.run(c, { index: idx })) as string[];
-        const found: PrincipalEntry[] = [];
+        const candidates: { id: string; expiresAt: number }[] = [];
         for (let i = 0; i < members.length; i += 2) {
           const m = this.keys.parsePrincipalMember(members[i]);
-          if (m && m.rawPrincipal === rawPrincipal) found.push({ id: m.id, expiresAt: Number(members[i + 1]) });
+          if (m && m.rawPrincipal === rawPrincipal) candidates.push({ id: m.id, expiresAt: Number(members[i + 1]) });
         }
-        if (found.length === 0) return found;
-        // Keys can vanish before their TTL (eviction, FLUSHDB, a failover): verify and drop misses.
+        if (candidates.length === 0) return [];
+        // Keys can vanish before their TTL (eviction, FLUSHDB, a failover): read each one's times,
+        // which proves it exists, and drop the misses from the index. One pipeline, one slot.
         const p = c.pipeline();
-        for (const f of found) p.exists(this.keys.session(f.id));
-        const exists = (await p.exec()) ?? [];
-        for (const [err] of exists) if (err) throw err;
-        const gone = found.filter((_, i) => exists[i]?.[1] !== 1);
-        if (gone.length > 0) await c.zrem(idx, ...gone.map((g) => this.keys.principalMember(g.id, rawPrincipal)));
-        return found.filter((_, i) => exists[i]?.[1] === 1);
+        for (const f of candidates) p.hmget(this.keys.session(f.id), CREATED_FIELD, ACCESSED_FIELD);
+        const replies = (await p.exec()) ?? [];
+        const found: PrincipalEntry[] = [];
+        const gone: string[] = [];
+        candidates.forEach((f, i) => {
+          const [err, times] = replies[i] ?? [new Error('no reply')];
+          if (err) throw err;
+          const [created, offset] = times as (string | null)[];
+          if (created === null) gone.push(this.keys.principalMember(f.id, rawPrincipal));
+          else found.push({ ...f, createdAt: Number(created), lastAccessedAt: Number(created) + Number(offset ?? 0) });
+        });
+        if (gone.length > 0) await c.zrem(idx, ...gone);
+        return found;
       },
       // Pruning members of vanished sessions is idempotent.
       IDEMPOTENT_WRITE,

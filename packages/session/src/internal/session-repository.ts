@@ -44,6 +44,10 @@ export interface PrincipalEntry {
   readonly id: string;
   /** When it expires unless used again, epoch ms. */
   readonly expiresAt: number;
+  /** When it was created, epoch ms (server clock). */
+  readonly createdAt: number;
+  /** When it was last touched, epoch ms (server clock, throttled by the touch interval). */
+  readonly lastAccessedAt: number;
 }
 
 /**
