@@ -36,6 +36,11 @@ describe('session options', () => {
     [{ nearCache: { max: 0 } }, 'SessionModule.nearCache.max'],
     [{ connection: { cluster: { nodes: ['127.0.0.1:7000'] } }, nearCache: true }, 'SessionModule.nearCache'],
     [{ connection: {} }, 'SessionModule.connection'],
+    [{ cookie: { domain: 'example.com; Secure=false' } }, 'SessionModule.cookie.domain'],
+    [{ cookie: { domain: 'example.com\r\nX: 1' } }, 'SessionModule.cookie.domain'],
+    [{ cookie: { path: '/a; HttpOnly' } }, 'SessionModule.cookie.path'],
+    [{ asyncContext: 'sometimes' }, 'SessionModule.asyncContext'],
+    [{ proxy: 'yes' }, 'SessionModule.proxy'],
   ])('reject %j naming %s', (patch, option) => {
     let err: unknown;
     try {

@@ -118,6 +118,31 @@ class TestController {
     return { n };
   }
 
+  @Post('increment/:name')
+  @HttpCode(200)
+  async increment(@Session() s: HttpSession, @Param('name') name: string): Promise<{ n: number }> {
+    return { n: await s.increment(name) };
+  }
+
+  @Post('login-and-save')
+  @HttpCode(200)
+  async loginAndSave(@Session() s: HttpSession, @Body() body: { userId: string }): Promise<{ status: string; id?: string }> {
+    s.regenerate();
+    s.set('userId', body.userId);
+    const { status } = await s.save();
+    return { status, id: s.id };
+  }
+
+  @Post('cors-write')
+  @HttpCode(200)
+  corsWrite(@Session() s: HttpSession, @Res({ passthrough: true }) res: { raw?: unknown; header?: (n: string, v: string) => void; setHeader?: (n: string, v: string) => void }): { ok: true } {
+    // An app's CORS header, set before the session save fails: the 503 must keep it.
+    if (res.raw !== undefined && typeof res.header === 'function') res.header('access-control-allow-origin', 'https://app.example');
+    else res.setHeader?.('access-control-allow-origin', 'https://app.example');
+    s.set('n', 1);
+    return { ok: true };
+  }
+
   @Post('delete/:name')
   @HttpCode(200)
   del(@Session() s: HttpSession, @Param('name') name: string): { ok: true } {
