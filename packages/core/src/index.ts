@@ -32,3 +32,5 @@ export type {
 export { TidyKvScript, LuaScriptSet, attachScripts } from './lua-script.js';
 export type { LuaSource, LuaCall } from './lua-script.js';
 export { keySlot } from './key-slot.js';
+export { tidykvMetrics, resetTidyKvMetrics } from './metrics.js';
+export type { TidyKvMetrics } from './metrics.js';

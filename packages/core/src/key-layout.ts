@@ -98,12 +98,12 @@ export class TidyKvKeys {
 
   /** SCAN MATCH glob of every session hash under this prefix (check hits with {@link sessionIdOf}). */
   get sessionGlob(): string {
-    return `${escapeGlob(this.sessionBase)}????\\}*`;
+    return `${escapeGlob(this.sessionBase)}????}*`;
   }
 
   /** SCAN MATCH glob of every principal index under this prefix. */
   get principalIndexGlob(): string {
-    return `${escapeGlob(this.indexBase)}????\\}`;
+    return `${escapeGlob(this.indexBase)}????}`;
   }
 
   // ------------------------------------------------------------------ entities
@@ -133,12 +133,12 @@ export class TidyKvKeys {
 
   /** SCAN MATCH glob of every entity hash of `keyspace` (check hits with {@link entityIdOf}). */
   entityGlob(keyspace: string): string {
-    return `${escapeGlob(`${this.prefix}${keyspace}:{`)}*\\}`;
+    return `${escapeGlob(`${this.prefix}${keyspace}:{`)}*}`;
   }
 
   /** SCAN MATCH glob of every entity index under this prefix (any keyspace, any property). */
   get entityIndexGlob(): string {
-    return `${escapeGlob(this.prefix)}*:idx:*:\\{*\\}`;
+    return `${escapeGlob(this.prefix)}*:idx:*:{*}`;
   }
 
   // ------------------------------------------------------------------ any key

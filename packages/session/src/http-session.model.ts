@@ -64,6 +64,8 @@ export class HttpSession {
   transportChange: 'set' | 'refresh' | 'clear' | undefined;
   /** The outcome of the most recent save of this request, if any. */
   lastSave: SaveOutcome | undefined;
+  /** @internal Redis operations this request made for its session (the commands-per-request metric). */
+  operations = 0;
 
   /**
    * @internal Built by the session middleware; apps receive it through `@Session()` or `SessionAccessor`.
@@ -119,6 +121,7 @@ export class HttpSession {
   /** Reads the session from Redis (one command, touching it when due), once per request. */
   load(): Promise<this> {
     if (this.loaded) return Promise.resolve(this);
+    this.operations++;
     this.loading ??= this.runtime.repository.load(this.requestedId as string).then(
       (r) => {
         this.stored = r && this.runtime.lazy.overlay(r.session);
@@ -242,6 +245,7 @@ export class HttpSession {
       if (outcome.status !== 'created') throw TidyKvSessionError.gone(`increment("${name}")`);
       return by;
     }
+    this.operations++;
     const value = await this.runtime.repository.increment(stored, name, by);
     if (value === undefined) {
       this.dead = 'dropped';
@@ -289,6 +293,7 @@ export class HttpSession {
     this.regeneratePending = false;
     if (id !== undefined) {
       this.runtime.lazy.take(id);
+      this.operations++;
       await this.runtime.repository.destroy(id);
     }
     if (this.requestedId !== undefined || id !== undefined) this.transportChange = 'clear';
@@ -409,6 +414,7 @@ export class HttpSession {
       }
       // Never reuse the id the client sent for a session Redis does not know: that is session fixation.
       const id = newSessionId(principal !== undefined ? principalTag(principal) : randomTag());
+      this.operations++;
       const result = await repository.create(id, delta.sets, typeof delta.idle === 'number' ? delta.idle : undefined);
       return this.applied(result, 'created', 'set');
     }
@@ -424,6 +430,7 @@ export class HttpSession {
       const lazy = this.runtime.lazy.take(stored.id);
       if (lazy) delta = mergeDeltas(lazy, delta);
       const newId = newSessionId(principal !== undefined ? principalTag(principal) : tagOf(stored.id));
+      this.operations++;
       return this.applied(await repository.rename(stored, newId, delta), 'regenerated', 'set');
     }
 
@@ -433,6 +440,7 @@ export class HttpSession {
       this.clearPending();
       return this.finish({ status: buffered ? 'buffered' : 'unchanged' });
     }
+    this.operations++;
     return this.applied(await repository.save(stored, delta), 'saved', undefined);
   }
 

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
-import type { RedisConnection, TidyKvKeys } from '@tidykv/core';
+import { tidykvMetrics, type RedisConnection, type TidyKvKeys } from '@tidykv/core';
 import type { StoredSession } from './session-repository.js';
 
 const CHANNEL = '__redis__:invalidate';
@@ -98,6 +98,7 @@ export class NearCache {
     const s = this.ready ? this.lru.get(id) : undefined;
     if (s) this.hits++;
     else this.misses++;
+    tidykvMetrics().nearCache.add(1, { result: s ? 'hit' : 'miss' });
     return s;
   }
 

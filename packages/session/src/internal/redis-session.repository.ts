@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import { RedisConnection, TidyKvKeys, type RunOptions, type TidyKvLogger } from '@tidykv/core';
+import { RedisConnection, TidyKvKeys, tidykvMetrics, type RunOptions, type TidyKvLogger } from '@tidykv/core';
 import { mapSessionReply, TidyKvSessionError } from '../session.errors.js';
 import type { ResolvedSessionOptions } from '../session.options.js';
 import { NearCache } from './near-cache.js';
@@ -310,7 +310,10 @@ export class RedisSessionRepository implements SessionRepository {
           if (created === null) gone.push(this.keys.principalMember(f.id, rawPrincipal));
           else found.push({ ...f, createdAt: Number(created), lastAccessedAt: Number(created) + Number(offset ?? 0) });
         });
-        if (gone.length > 0) await c.zrem(idx, ...gone);
+        if (gone.length > 0) {
+          await c.zrem(idx, ...gone);
+          tidykvMetrics().indexPrunes.add(gone.length, { index: 'principal' });
+        }
         return found;
       },
       // Pruning members of vanished sessions is idempotent.

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { isRedisFailure } from '@tidykv/core';
+import { isRedisFailure, tidykvMetrics } from '@tidykv/core';
 import type { HttpSession } from '../http-session.model.js';
 import { serializeSessionCookie } from './cookie-transport.js';
 import { signSessionId } from './session-id.js';
@@ -42,6 +42,7 @@ export function saveBeforeResponse(req: IncomingMessage, res: ServerResponse, se
     if (res.statusCode >= 500) session.discardPending();
     const saving = session.commit();
     if (saving === undefined) {
+      tidykvMetrics().commandsPerRequest.record(session.operations);
       run([first]);
       return first.method === 'write' ? true : res;
     }
@@ -50,11 +51,13 @@ export function saveBeforeResponse(req: IncomingMessage, res: ServerResponse, se
     target.write = (...args) => (held.push({ method: 'write', args }), true);
     target.end = (...args) => (held.push({ method: 'end', args }), res);
     saving.then(
-      () => {
+      (outcome) => {
+        record(session, outcome.status);
         restore();
         run(held);
       },
       (err: unknown) => {
+        record(session, failureOutcome(err));
         restore();
         fail(req, res, err, original.end, headersOf(held), runtime);
       },
@@ -64,6 +67,19 @@ export function saveBeforeResponse(req: IncomingMessage, res: ServerResponse, se
   target.writeHead = (...args) => start({ method: 'writeHead', args });
   target.write = (...args) => start({ method: 'write', args });
   target.end = (...args) => start({ method: 'end', args });
+}
+
+const SAVE_OUTCOMES = new Set(['saved', 'created', 'regenerated', 'dropped']);
+
+function record(session: HttpSession, outcome: string): void {
+  const m = tidykvMetrics();
+  m.commandsPerRequest.record(session.operations);
+  if (SAVE_OUTCOMES.has(outcome) || outcome === 'unknown' || outcome === 'unavailable' || outcome === 'failed') m.sessionSaves.add(1, { outcome });
+}
+
+function failureOutcome(err: unknown): string {
+  const code = (err as { code?: unknown })?.code;
+  return code === 'TIDYKV_OUTCOME_UNKNOWN' ? 'unknown' : code === 'TIDYKV_UNAVAILABLE' ? 'unavailable' : 'failed';
 }
 
 /** The header object a held writeHead carries (Fastify passes every header there, not to setHeader). */
