@@ -1,7 +1,11 @@
 // Session bench: @tidykv/session vs express-session + connect-redis 8 (the anchor), same Nest app
-// shape, same private redis-server, same run. Reports req/s and p99 for GET /me (read) and
-// POST /me/visits (write), and Redis memory per session (MEMORY USAGE), as ratios tidykv/anchor.
-// Run with `npm run bench:session` (builds the packages first) on a quiet machine.
+// shape, same private redis-server, same run. For GET /me (read) and POST /me/visits (write) it
+// reports, per request and as ratios tidykv/anchor:
+//   - client side: req/s, p99, round trips (socket writes of the app to Redis);
+//   - Redis side: INFO commandstats calls (every redis.call inside a script counts) in total and by
+//     command, commandstats usec (command time), and Redis CPU (INFO cpu used_cpu_user + used_cpu_sys);
+// for the defaults and for the principal index; the near-cache with 1, 2, 4 and 8 app instances;
+// and Redis memory per session. Run with `npm run bench:session` on a quiet machine.
 import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -15,6 +19,10 @@ const DURATION = Number(process.env.BENCH_SECONDS ?? 6);
 const WARMUP = 2;
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
 const SESSIONS_FOR_MEMORY = 200;
+const SCALE_INSTANCES = [1, 2, 4, 8];
+const SCALE_SESSIONS = 400;
+const SCALE_RATE = Number(process.env.BENCH_SCALE_RATE ?? 800);
+const SCALE_SECONDS = Number(process.env.BENCH_SCALE_SECONDS ?? 5);
 
 execFileSync(process.execPath, [fileURLToPath(new URL('../../node_modules/typescript/bin/tsc', import.meta.url)), '-p', `${here}tsconfig.json`], { stdio: 'inherit' });
 
@@ -27,8 +35,12 @@ async function startApp(kind) {
     child.stdout.once('data', (d) => resolve(Number(String(d).trim())));
     child.once('exit', (code) => reject(new Error(`${kind} app exited with ${code}`)));
   });
+  const url = `http://127.0.0.1:${port}`;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
+    async writes() {
+      return (await (await fetch(`${url}/__bench/writes`)).json()).writes;
+    },
     async stop() {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
@@ -43,24 +55,80 @@ async function login(url, userId) {
   return res.headers.getSetCookie()[0].split(';')[0];
 }
 
-function cannon(url, path, method, cookie, duration) {
+// ---------------------------------------------------------------- Redis-side counters
+
+const PROBE_COMMANDS = new Set(['info', 'config|resetstat', 'config|get', 'ping', 'client|setname', 'client|setinfo', 'select', 'hello', 'client|id', 'subscribe', 'client|tracking', 'memory|usage', 'scan', 'flushall', 'dbsize']);
+
+async function serverSnapshot() {
+  const [cpu, stats, net] = await Promise.all([probe.info('cpu'), probe.info('commandstats'), probe.info('stats')]);
+  const num = (text, field) => Number(new RegExp(`^${field}:([0-9.]+)`, 'm').exec(text)?.[1] ?? 0);
+  const commands = {};
+  for (const m of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) commands[m[1]] = { calls: Number(m[2]), usec: Number(m[3]) };
+  return { cpuSeconds: num(cpu, 'used_cpu_user') + num(cpu, 'used_cpu_sys'), commands, netOut: num(net, 'total_net_output_bytes') };
+}
+
+function serverDelta(before, after, requests) {
+  const byCommand = {};
+  let calls = 0;
+  let usec = 0;
+  for (const [cmd, a] of Object.entries(after.commands)) {
+    if (PROBE_COMMANDS.has(cmd)) continue;
+    const b = before.commands[cmd] ?? { calls: 0, usec: 0 };
+    const dc = a.calls - b.calls;
+    if (dc <= 0) continue;
+    byCommand[cmd] = dc / requests;
+    calls += dc;
+    usec += a.usec - b.usec;
+  }
+  return {
+    calls: calls / requests,
+    byCommand,
+    usec: usec / requests,
+    cpuUs: ((after.cpuSeconds - before.cpuSeconds) * 1e6) / requests,
+    netOutBytes: (after.netOut - before.netOut) / requests,
+  };
+}
+
+function cannon(url, path, method, cookies, duration, extra = {}) {
+  let i = 0;
   return new Promise((resolve, reject) => {
-    autocannon({ url: url + path, method, headers: { cookie }, connections: CONNECTIONS, duration }, (err, r) => {
-      if (err) reject(err);
-      else if (r.non2xx > 0 || r.errors > 0) reject(new Error(`${method} ${path}: ${r.non2xx} non-2xx, ${r.errors} errors`));
-      else resolve({ rps: r.requests.average, p99: r.latency.p99 });
-    });
+    autocannon(
+      {
+        url: url + path,
+        method,
+        connections: CONNECTIONS,
+        duration,
+        ...extra,
+        requests: [{ setupRequest: (req) => ({ ...req, headers: { ...req.headers, cookie: cookies[i++ % cookies.length] } }) }],
+      },
+      (err, r) => {
+        if (err) reject(err);
+        else if (r.non2xx > 0 || r.errors > 0) reject(new Error(`${method} ${path}: ${r.non2xx} non-2xx, ${r.errors} errors`));
+        else resolve({ rps: r.requests.average, p99: r.latency.p99, requests: r['2xx'] });
+      },
+    );
   });
+}
+
+/** One measured case: client figures, round trips and Redis-side figures per request. */
+async function measureCase(app, path, method, cookies) {
+  await cannon(app.url, path, method, cookies, WARMUP);
+  await probe.config('RESETSTAT');
+  const writes = await app.writes();
+  const before = await serverSnapshot();
+  const client = await cannon(app.url, path, method, cookies, DURATION);
+  const after = await serverSnapshot();
+  const roundTrips = ((await app.writes()) - writes) / client.requests;
+  return { ...client, roundTrips, server: serverDelta(before, after, client.requests) };
 }
 
 async function measure(kind) {
   const app = await startApp(kind);
   try {
     const cookie = await login(app.url, 'bench-user');
-    await cannon(app.url, '/me', 'GET', cookie, WARMUP);
-    const read = await cannon(app.url, '/me', 'GET', cookie, DURATION);
-    const write = await cannon(app.url, '/me/visits', 'POST', cookie, DURATION);
-    return { read, write };
+    const out = { read: await measureCase(app, '/me', 'GET', [cookie]), write: await measureCase(app, '/me/visits', 'POST', [cookie]) };
+    if (kind !== 'incumbent') out.increment = await measureCase(app, '/me/visits-atomic', 'POST', [cookie]);
+    return out;
   } finally {
     await app.stop();
   }
@@ -92,7 +160,69 @@ async function memory(kind, pattern) {
   }
 }
 
+/**
+ * The near-cache with N app instances: SCALE_SESSIONS logged-in users whose requests land on any
+ * instance (no sticky sessions): every instance alternates a read (GET /me) and a write
+ * (POST /me/visits) of a random session, at a fixed overall rate so that Redis work is comparable
+ * across N. A write must invalidate the instances that cached the session: with default-mode
+ * tracking only those that read it since its last write; with broadcast tracking every instance.
+ * Reported per read+write pair: Redis CPU, commandstats calls and usec, bytes Redis sent
+ * (replies plus invalidation pushes).
+ */
+async function nearCacheScale(kind, n) {
+  await probe.flushall();
+  const apps = [];
+  try {
+    for (let i = 0; i < n; i++) apps.push(await startApp(kind));
+    const cookies = [];
+    for (let i = 0; i < SCALE_SESSIONS; i++) cookies.push(await login(apps[i % n].url, `scale${i}`));
+    const pick = (req) => ({ ...req, headers: { ...req.headers, cookie: cookies[Math.floor(Math.random() * cookies.length)] } });
+    const run = (app, seconds) =>
+      new Promise((resolve, reject) => {
+        autocannon(
+          {
+            url: app.url,
+            connections: 4,
+            duration: seconds,
+            overallRate: Math.max(2, Math.floor(SCALE_RATE / n)),
+            requests: [
+              { method: 'GET', path: '/me', setupRequest: pick },
+              { method: 'POST', path: '/me/visits', setupRequest: pick },
+            ],
+          },
+          (err, r) => (err ? reject(err) : r.non2xx > 0 || r.errors > 0 ? reject(new Error(`${r.non2xx} non-2xx, ${r.errors} errors`)) : resolve(r['2xx'])),
+        );
+      });
+    await Promise.all(apps.map((app) => run(app, 1)));
+    await probe.config('RESETSTAT');
+    const before = await serverSnapshot();
+    const results = await Promise.all(apps.map((app) => run(app, SCALE_SECONDS)));
+    const after = await serverSnapshot();
+    const pairs = results.reduce((a, r) => a + r, 0) / 2;
+    return { instances: n, requests: Math.round(pairs), ...serverDelta(before, after, pairs) };
+  } finally {
+    for (const app of apps) await app.stop();
+  }
+}
+
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+function average(rs) {
+  const avg = (get) => mean(rs.map(get));
+  const cmds = new Set(rs.flatMap((r) => Object.keys(r.server.byCommand)));
+  return {
+    rps: avg((r) => r.rps),
+    p99: avg((r) => r.p99),
+    roundTrips: avg((r) => r.roundTrips),
+    server: {
+      calls: avg((r) => r.server.calls),
+      usec: avg((r) => r.server.usec),
+      cpuUs: avg((r) => r.server.cpuUs),
+      netOutBytes: avg((r) => r.server.netOutBytes),
+      byCommand: Object.fromEntries([...cmds].map((c) => [c, avg((r) => r.server.byCommand[c] ?? 0)])),
+    },
+  };
+}
+
 const rounds = { tidykv: [], incumbent: [] };
 // ABBA order, so drift on a shared machine hits both sides alike.
 for (const kind of ['tidykv', 'incumbent', 'incumbent', 'tidykv']) {
@@ -100,74 +230,125 @@ for (const kind of ['tidykv', 'incumbent', 'incumbent', 'tidykv']) {
   rounds[kind].push(await measure(kind));
   console.log(kind, JSON.stringify(rounds[kind].at(-1)));
 }
-// Opt-in variants, one round each, reported beside the defaults (not used for the target ratios).
 const variants = {};
-for (const kind of ['tidykv-near-cache', 'tidykv-als']) {
+for (const kind of ['tidykv-principal', 'tidykv-near-cache', 'tidykv-no-als']) {
   await probe.flushall();
   variants[kind] = await measure(kind);
   console.log(kind, JSON.stringify(variants[kind]));
 }
-const agg = (kind, c) => ({ rps: mean(rounds[kind].map((r) => r[c].rps)), p99: mean(rounds[kind].map((r) => r[c].p99)) });
+const scale = { 'tidykv-near-cache': [], 'tidykv-near-cache-bcast': [] };
+for (const kind of Object.keys(scale)) {
+  for (const n of SCALE_INSTANCES) {
+    scale[kind].push(await nearCacheScale(kind, n));
+    console.log(kind, JSON.stringify(scale[kind].at(-1)));
+  }
+}
 const mem = {
   tidykv: await memory('tidykv', /^tkv:s:/),
   tidykvPrincipal: await memory('tidykv-principal', /^tkv:s:/),
   incumbent: await memory('incumbent', /^sess:/),
 };
 const redisVersion = /redis_version:(\S+)/.exec(await probe.info('server'))?.[1];
+const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
 await probe.quit();
 await redis.close();
 
-const t = { read: agg('tidykv', 'read'), write: agg('tidykv', 'write') };
-const i = { read: agg('incumbent', 'read'), write: agg('incumbent', 'write') };
-const f = (n, d = 0) => n.toFixed(d);
-const ratio = (a, b) => (a / b).toFixed(2);
+const T = { read: average(rounds.tidykv.map((r) => r.read)), write: average(rounds.tidykv.map((r) => r.write)), increment: average(rounds.tidykv.map((r) => r.increment)) };
+const I = { read: average(rounds.incumbent.map((r) => r.read)), write: average(rounds.incumbent.map((r) => r.write)) };
+const P = { read: average([variants['tidykv-principal'].read]), write: average([variants['tidykv-principal'].write]), increment: average([variants['tidykv-principal'].increment]) };
+const f = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+const x = (a, b) => `${(a / b).toFixed(2)}x`;
+const byCmd = (s) =>
+  Object.entries(s.byCommand)
+    .filter(([, v]) => v >= 0.005)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+    .join(', ');
+const serverRow = (label, s, anchor) =>
+  `| ${label} | ${f(s.roundTrips, 2)} | ${f(s.server.calls, 2)} | ${f(s.server.usec, 2)} | ${anchor ? x(s.server.usec, anchor.server.usec) : '1.00x'} | ${f(s.server.cpuUs, 1)} | ${anchor ? x(s.server.cpuUs, anchor.server.cpuUs) : '1.00x'} | ${byCmd(s.server)} |`;
+const rpsRow = (label, t, i) => `| ${label} | ${f(t.rps)} | ${f(i.rps)} | **${x(t.rps, i.rps)}** | ${f(t.p99, 1)} | ${f(i.p99, 1)} | ${(t.p99 / i.p99).toFixed(2)} |`;
+const variantRow = (label, v) => `| ${label} | ${f(v.read.rps)} | ${x(v.read.rps, I.read.rps)} | ${f(v.read.p99, 1)} | ${f(v.write.rps)} | ${x(v.write.rps, I.write.rps)} | ${f(v.write.p99, 1)} |`;
+const scaleRows = (kind) =>
+  scale[kind]
+    .map((r) => `| ${kind === 'tidykv-near-cache' ? 'default-mode tracking (tidykv)' : 'broadcast tracking (previous design)'} | ${r.instances} | ${r.requests} | ${f(r.calls, 2)} | ${f(r.usec, 2)} | ${f(r.cpuUs, 1)} | ${f(r.netOutBytes, 0)} |`)
+    .join('\n');
+const spread = (kind, key) => {
+  const v = scale[kind].map((r) => r[key]);
+  return `${x(v.at(-1), v[0])}`;
+};
+
 const md = `# @tidykv/session bench results
 
-- Date: ${new Date().toISOString()}
+- Date: ${new Date().toISOString()}; load average at the end: ${load}
 - Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB; ${os.type()} ${os.release()}; Node ${process.version}; redis-server ${redisVersion}
 - Command: \`npm run bench:session\` (bench/session/run.mjs)
 - Shape: one Nest 12 app on Express per side, in its own process, against one private redis-server; autocannon ${CONNECTIONS} connections,
   ${DURATION} s per case after a ${WARMUP} s warm-up, two rounds per side in ABBA order (means shown). One logged-in session is hit by every request.
 - Anchor: express-session 1.19 + connect-redis 8.1 (ioredis client, \`resave: false\`, \`saveUninitialized: false\`, cookie maxAge 30 min).
-- tidykv: \`SessionModule.forRoot({ idleTimeoutMs: 1800000 })\`, defaults otherwise (touch interval 60 s, no near-cache, auto-pipelining on,
-  \`asyncContext: 'auto'\`, which leaves AsyncLocalStorage off here because the app does not inject \`SessionAccessor\`).
+- tidykv: \`SessionModule.forRoot({ idleTimeoutMs: 1800000 })\`, defaults otherwise (touch interval 60 s, no near-cache, AsyncLocalStorage on).
+  \`POST /me/visits\` is a get + set of the attribute (what the anchor does); \`POST /me/visits-atomic\` is \`session.increment\`.
+- Redis side: INFO commandstats deltas per request (CONFIG RESETSTAT before each case; every \`redis.call\` inside a script counts),
+  usec = commandstats command time, CPU = INFO cpu used_cpu_user + used_cpu_sys delta (includes network I/O). Round trips = socket
+  writes of the app process to Redis, counted in the app (neither side pipelines).
+
+## Per request, Redis side
+
+| case | round trips | commandstats calls | usec | usec vs anchor | Redis CPU µs | CPU vs anchor | calls by command |
+|---|---:|---:|---:|---:|---:|---:|---|
+${serverRow('anchor read `GET /me`', I.read)}
+${serverRow('tidykv read (defaults)', T.read, I.read)}
+${serverRow('tidykv read (principal index)', P.read, I.read)}
+${serverRow('anchor write `POST /me/visits`', I.write)}
+${serverRow('tidykv write (defaults)', T.write, I.write)}
+${serverRow('tidykv write (principal index)', P.write, I.write)}
+${serverRow('tidykv `increment` (defaults)', T.increment, I.write)}
+${serverRow('tidykv `increment` (principal index)', P.increment, I.write)}
+
+Targets (issue 9): calls per write <= 3 (defaults) / <= 4 (principal index) when no touch is due, per read <= 1; command time per
+write <= 2x the anchor's, per read <= 1x; Redis CPU per request <= the anchor's.
+
+## Throughput
 
 | case | tidykv req/s | anchor req/s | ratio | tidykv p99 ms | anchor p99 ms | p99 ratio (lower is better) |
 |---|---:|---:|---:|---:|---:|---:|
-| read \`GET /me\` | ${f(t.read.rps)} | ${f(i.read.rps)} | **${ratio(t.read.rps, i.read.rps)}x** | ${f(t.read.p99, 1)} | ${f(i.read.p99, 1)} | ${ratio(t.read.p99, i.read.p99)} |
-| write \`POST /me/visits\` | ${f(t.write.rps)} | ${f(i.write.rps)} | **${ratio(t.write.rps, i.write.rps)}x** | ${f(t.write.p99, 1)} | ${f(i.write.p99, 1)} | ${ratio(t.write.p99, i.write.p99)} |
+${rpsRow('read `GET /me`', T.read, I.read)}
+${rpsRow('write `POST /me/visits`', T.write, I.write)}
 
-Opt-in variants (one round each, same run; ratios against the anchor's means above):
+Variants (one round each, same run; ratios against the anchor's means above):
 
 | variant | read req/s | read ratio | read p99 ms | write req/s | write ratio | write p99 ms |
 |---|---:|---:|---:|---:|---:|---:|
-${Object.entries(variants)
-  .map(([k, v]) => `| ${k === 'tidykv-near-cache' ? '`nearCache: true` (reads served in process, 0 commands)' : '`asyncContext: true` (AsyncLocalStorage forced on, as when SessionAccessor is injected)'} | ${f(v.read.rps)} | ${ratio(v.read.rps, i.read.rps)}x | ${f(v.read.p99, 1)} | ${f(v.write.rps)} | ${ratio(v.write.rps, i.write.rps)}x | ${f(v.write.p99, 1)} |`)
-  .join('\n')}
+${variantRow('`principal: "userId"` (principal index)', variants['tidykv-principal'])}
+${variantRow('`nearCache: true` (reads served in process)', variants['tidykv-near-cache'])}
+${variantRow('`asyncContext: false` (no AsyncLocalStorage)', variants['tidykv-no-als'])}
+
+## Near-cache at scale: Redis work per write with N app instances
+
+${SCALE_SESSIONS} sessions; every instance alternates GET /me and POST /me/visits of a random session (no sticky sessions), at
+${SCALE_RATE} requests/s overall for ${SCALE_SECONDS} s after a 1 s warm-up. Per read+write pair:
+
+| tracking | instances | pairs | commandstats calls | usec | Redis CPU µs | bytes Redis sent |
+|---|---:|---:|---:|---:|---:|---:|
+${scaleRows('tidykv-near-cache')}
+${scaleRows('tidykv-near-cache-bcast')}
+
+8 vs 1 instance, default mode: Redis CPU ${spread('tidykv-near-cache', 'cpuUs')}, bytes sent ${spread('tidykv-near-cache', 'netOutBytes')}; broadcast: Redis CPU ${spread('tidykv-near-cache-bcast', 'cpuUs')}, bytes sent ${spread('tidykv-near-cache-bcast', 'netOutBytes')}.
+(The broadcast rows add, to the same app, the tracking the previous design did per instance: \`CLIENT TRACKING on BCAST PREFIX tkv:s:\`.)
+
+## Memory per session
 
 Redis memory per session holding a userId and a visits counter (MEMORY USAGE summed over every key, divided by ${SESSIONS_FOR_MEMORY} sessions):
 
 | | bytes per session | ratio vs anchor |
 |---|---:|---:|
 | anchor (connect-redis string) | ${f(mem.incumbent)} | 1.00 |
-| tidykv (one hash) | ${f(mem.tidykv)} | **${ratio(mem.tidykv, mem.incumbent)}** |
-| tidykv with the principal index on (hash + its share of the index zset) | ${f(mem.tidykvPrincipal)} | ${ratio(mem.tidykvPrincipal, mem.incumbent)} |
+| tidykv (one hash) | ${f(mem.tidykv)} | **${(mem.tidykv / mem.incumbent).toFixed(2)}** |
+| tidykv with the principal index on (hash + its share of the index zset) | ${f(mem.tidykvPrincipal)} | ${(mem.tidykvPrincipal / mem.incumbent).toFixed(2)} |
 
-Notes:
-- Commands per request (INFO commandstats during the runs): the anchor sends GET + EXPIRE for a read and GET + SET for a
-  write; tidykv sends one HGETALL for a read (its load script, with the touch, once per touch interval) and HGETALL +
-  one EVALSHA for a write.
-- Most of the remaining gap to a bare Nest app is framework work both sides share. tidykv saves from its middleware
-  at the response's first byte rather than through a global Nest interceptor, which alone cost about 20% of a bare
-  app's throughput on this machine.
-- The principal index costs a sorted set per principal; with one session per user (as here) that is ~120 bytes per
-  user on top of the session hash. It is off by default.
-- The machine is shared (2 cores for the app, autocannon and Redis), so absolute figures move between runs by 10-20%;
-  the ratios come from interleaved rounds of the same run.
+The machine is shared (2 cores for the app, autocannon and Redis), so absolute figures move between runs; every ratio is
+against the anchor measured in the same run.
 
-Targets: read >= 1.3x, write >= 1.2x, p99 no worse, memory <= 0.7x.
-
-Raw rounds: \`${JSON.stringify({ ...rounds, ...variants })}\`
+Raw: \`${JSON.stringify({ rounds, variants, scale })}\`
 `;
 writeFileSync(new URL('RESULTS.md', import.meta.url), md);
 console.log(md);

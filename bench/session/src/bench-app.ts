@@ -1,7 +1,8 @@
 // One tiny Nest auth app (login, GET /me, POST /me/visits), built twice: on @tidykv/session and on
 // express-session + connect-redis 8 (the incumbent), so the bench compares like with like.
-// Usage: node dist/bench-app.js <tidykv|tidykv-als|tidykv-near-cache|tidykv-principal|tidykv-no-ap|incumbent|bare> <redisUrl>; prints the port.
+// Usage: node dist/bench-app.js <tidykv|tidykv-no-als|tidykv-near-cache|tidykv-principal|incumbent|bare> <redisUrl>; prints the port.
 import 'reflect-metadata';
+import { Socket } from 'node:net';
 import { Body, Controller, Get, HttpCode, Module, Post, Req, UnauthorizedException, type DynamicModule } from '@nestjs/common';
 import { APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
 import { Session, SessionModule, type HttpSession } from '@tidykv/session';
@@ -10,6 +11,25 @@ import session from 'express-session';
 import { Redis } from 'ioredis';
 
 const SECRET = 'bench-secret-bench-secret-bench-secret-00';
+
+// Round trips, counted on the client side: every socket write this process makes to Redis. Neither
+// side pipelines, so one write is one command sent (a script counts once, its inner calls not at all).
+let redisWrites = 0;
+const redisPort = Number(new URL(process.argv[3] ?? 'redis://127.0.0.1:6379').port);
+const socketWrite = Socket.prototype.write;
+Socket.prototype.write = function (this: Socket, ...args: unknown[]) {
+  if (this.remotePort === redisPort) redisWrites++;
+  return (socketWrite as (...a: unknown[]) => boolean).apply(this, args);
+} as typeof Socket.prototype.write;
+
+/** The bench's own probe of the process: not part of any measured case. */
+@Controller('__bench')
+class StatsController {
+  @Get('writes')
+  writes(): { writes: number } {
+    return { writes: redisWrites };
+  }
+}
 const TTL_MS = 1_800_000;
 
 @Controller()
@@ -36,6 +56,14 @@ class TidyController {
     const visits = (s.get<number>('visits') ?? 0) + 1;
     s.set('visits', visits);
     return { visits };
+  }
+
+  /** The atomic counter apps/demo uses: one HINCRBY inside one script, nothing lost under concurrency. */
+  @Post('me/visits-atomic')
+  @HttpCode(200)
+  async visitsAtomic(@Session() s: HttpSession): Promise<{ visits: number }> {
+    if (s.get('userId') === undefined) throw new UnauthorizedException();
+    return { visits: await s.increment('visits') };
   }
 }
 
@@ -91,15 +119,15 @@ class BenchModule {
       module: BenchModule,
       imports: [
         SessionModule.forRoot({
-          connection: { url: redisUrl, redisOptions: variant === 'tidykv-no-ap' ? { enableAutoPipelining: false } : {} },
+          connection: { url: redisUrl },
           secrets: [SECRET],
           idleTimeoutMs: TTL_MS,
           principal: variant === 'tidykv-principal' ? 'userId' : undefined,
-          asyncContext: variant === 'tidykv-als' ? true : undefined,
-          nearCache: variant === 'tidykv-near-cache',
+          asyncContext: variant === 'tidykv-no-als' ? false : undefined,
+          nearCache: variant.startsWith('tidykv-near-cache'),
         }),
       ],
-      controllers: [TidyController],
+      controllers: [TidyController, StatsController],
     };
   }
 
@@ -112,7 +140,7 @@ class BenchModule {
   }
 
   static incumbent(): DynamicModule {
-    return { module: BenchModule, controllers: [IncumbentController] };
+    return { module: BenchModule, controllers: [IncumbentController, StatsController] };
   }
 }
 
@@ -150,7 +178,21 @@ async function main(): Promise<void> {
   } else {
     const app = await NestFactory.create(BenchModule.tidykv(redisUrl, kind), { logger: false });
     await app.listen(0, '127.0.0.1');
-    exitOnSignal(() => app.close());
+    // The previous near-cache design, for comparison only: broadcast tracking of every session key,
+    // redirected to a subscriber of this instance, so that every session write is pushed here.
+    const extra: Redis[] = [];
+    if (kind === 'tidykv-near-cache-bcast') {
+      const sub = new Redis(redisUrl, { protocol: 2 });
+      const tracker = new Redis(redisUrl);
+      extra.push(sub, tracker);
+      const id = (await sub.call('CLIENT', 'ID')) as number;
+      await sub.subscribe('__redis__:invalidate');
+      await tracker.call('CLIENT', 'TRACKING', 'on', 'REDIRECT', String(id), 'BCAST', 'PREFIX', 'tkv:s:');
+    }
+    exitOnSignal(async () => {
+      await app.close();
+      for (const c of extra) c.disconnect();
+    });
     process.stdout.write(`${(app.getHttpServer().address() as { port: number }).port}\n`);
   }
 }
