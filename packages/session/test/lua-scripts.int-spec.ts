@@ -45,7 +45,9 @@ describe('session Lua scripts', () => {
       attributes: new Map(Object.entries(attributes)),
     }) as Promise<number[] | number>;
   const save = (id: string, createdAt: number, d: SessionDelta, mode: 'lean' | 'full', touchMs = 60_000) =>
-    scripts.saveSession.run(c, { key: keys.session(id), index: IDX, mode, createdAt, timeouts, touchMs, principalField: 'userId', id, delta: d }) as Promise<number>;
+    (mode === 'lean'
+      ? scripts.saveSessionDelta.run(c, { key: keys.session(id), createdAt, delta: d })
+      : scripts.saveSession.run(c, { key: keys.session(id), index: IDX, createdAt, timeouts, touchMs, principalField: 'userId', id, delta: d })) as Promise<number>;
   const createdOf = async (key: string) => Number(await c.hget(key, '#c'));
 
   describe('createSession', () => {
@@ -121,7 +123,7 @@ describe('session Lua scripts', () => {
     });
   });
 
-  describe('saveSession', () => {
+  describe('saveSessionDelta and saveSession', () => {
     it('lean: writes the delta with one HSET and keeps the TTL', async () => {
       await create(ID1, { userId: '"u1"', gone: '1' });
       await c.pexpire(S1, 30_000);

@@ -160,8 +160,9 @@ export class RedisSessionRepository implements SessionRepository {
   }
 
   /**
-   * Lean when nothing but attributes change and no touch is due: one HSET inside the script, and
-   * the session keeps its TTL. Full otherwise: TTL, touch, idle override and index entry.
+   * The common write (nothing but attributes change, no touch due) is saveSessionDelta: one HSET
+   * inside the script, and the session keeps its TTL. Otherwise saveSession re-arms the TTL and the
+   * index entry, touches when due and applies an idle override change.
    */
   async save(session: StoredSession, delta: SessionDelta): Promise<WriteResult> {
     const id = session.id;
@@ -170,20 +171,13 @@ export class RedisSessionRepository implements SessionRepository {
     const full = delta.idle !== 'keep' || principalChanges || this.schedule.isDue(id);
     const idle = idleAfter(session.idleTimeoutMs, delta.idle);
     const interval = this.schedule.intervalFor(idle);
+    const key = this.keys.session(id);
     const reply = await this.run(
       'session save',
       (c) =>
-        scripts.saveSession.run(c, {
-          key: this.keys.session(id),
-          index: this.indexKey(id),
-          mode: full ? 'full' : 'lean',
-          createdAt: session.createdAt,
-          timeouts: this.timeouts(),
-          touchMs: interval,
-          principalField: this.pf,
-          id,
-          delta,
-        }),
+        full
+          ? scripts.saveSession.run(c, { key, index: this.indexKey(id), createdAt: session.createdAt, timeouts: this.timeouts(), touchMs: interval, principalField: this.pf, id, delta })
+          : scripts.saveSessionDelta.run(c, { key, createdAt: session.createdAt, delta }),
       IDEMPOTENT_WRITE,
     );
     // Dropped again once the reply is in: a load that raced this write must not stay cached.

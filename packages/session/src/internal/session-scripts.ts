@@ -44,11 +44,16 @@ export const createSession = new TidyKvScript<{
   return { keys: [i.key, i.index], args };
 });
 
-/** saveSession-2: apply a delta, lean (no TTL change) or full (TTL, touch, index). */
+/** saveSessionDelta-1: the common write, a delta that keeps the TTL (one HSET inside). */
+export const saveSessionDelta = new TidyKvScript<{ key: string; createdAt: number; delta: SessionDelta }>(lua.saveSessionDelta, NS, (i) => ({
+  keys: [i.key],
+  args: [i.createdAt, ...deltaArgs(i.delta)],
+}));
+
+/** saveSession-2: a delta that also re-arms the TTL and the index, touches when due, changes the idle timeout. */
 export const saveSession = new TidyKvScript<{
   key: string;
   index: string;
-  mode: 'lean' | 'full';
   createdAt: number;
   timeouts: Timeouts;
   touchMs: number;
@@ -57,7 +62,7 @@ export const saveSession = new TidyKvScript<{
   delta: SessionDelta;
 }>(lua.saveSession, NS, (i) => ({
   keys: [i.key, i.index],
-  args: [i.mode, i.createdAt, i.timeouts.idleMs, i.timeouts.absoluteMs, i.touchMs, i.principalField, i.id, idleChangeArg(i.delta.idle), ...deltaArgs(i.delta)],
+  args: [i.createdAt, i.timeouts.idleMs, i.timeouts.absoluteMs, i.touchMs, i.principalField, i.id, idleChangeArg(i.delta.idle), ...deltaArgs(i.delta)],
 }));
 
 /** renameSession-4: move to a new id in the same slot, with a delta. */
@@ -99,5 +104,5 @@ export const incrementAttributeOnce = new TidyKvScript<{ key: string; tokenKey: 
 export const listPrincipalSessions = new TidyKvScript<{ index: string }>(lua.listPrincipalSessions, NS, (i) => ({ keys: [i.index], args: [] }));
 
 /** Every session script, for attaching to a client. */
-export const SESSION_SCRIPTS = [loadSession, createSession, saveSession, renameSession, destroySession, incrementAttribute, incrementAttributeOnce, listPrincipalSessions] as const;
+export const SESSION_SCRIPTS = [loadSession, createSession, saveSessionDelta, saveSession, renameSession, destroySession, incrementAttribute, incrementAttributeOnce, listPrincipalSessions] as const;
 
