@@ -285,4 +285,34 @@ describe('session Lua scripts', () => {
       expect(await c.zcard(IDX)).toBe(1);
     });
   });
+
+  describe('command budgets as Redis counts them (INFO commandstats, script-internal calls included)', () => {
+    const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+
+    it('createSession: 4 calls, 8 with a principal index entry (the entry and an amortised prune)', async () => {
+      expect(total((await countCommands(c, () => create(ID1, { a: '1' }))).counts)).toBe(4);
+      await c.flushall();
+      expect(total((await countCommands(c, () => create(ID1, { userId: '"u1"' }))).counts)).toBe(8);
+    });
+
+    it('loadSession with a due touch: 5 calls, 7 with the principal index', async () => {
+      await create(ID1, { a: '1' });
+      const load = (id: string) => scripts.loadSession.run(c, { key: keys.session(id), index: IDX, timeouts, touchMs: 0, principalField: 'userId', id });
+      await new Promise((r) => setTimeout(r, 5));
+      expect(total((await countCommands(c, () => load(ID1))).counts)).toBe(5);
+      await create(ID2, { userId: '"u1"' });
+      await new Promise((r) => setTimeout(r, 5));
+      expect(total((await countCommands(c, () => load(ID2))).counts)).toBe(7);
+    });
+
+    it('renameSession: 6 calls, 11 with the principal index', async () => {
+      await create(ID1, { a: '1' });
+      const rename = (pf: string) =>
+        scripts.renameSession.run(c, { oldKey: S1, newKey: S2, oldIndex: IDX, newIndex: IDX, timeouts, principalField: pf, oldId: ID1, newId: ID2, delta: EMPTY_DELTA });
+      expect(total((await countCommands(c, () => rename(''))).counts)).toBe(6);
+      await c.flushall();
+      await create(ID1, { userId: '"u1"' });
+      expect(total((await countCommands(c, () => rename('userId'))).counts)).toBe(11);
+    });
+  });
 });
