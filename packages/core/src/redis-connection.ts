@@ -225,12 +225,7 @@ export class RedisConnection {
     const o = validateConnectionOptions(options, path);
     const timeout = o.commandTimeoutMs ?? DEFAULT_CONNECTION_OPTIONS.commandTimeoutMs;
     if ('client' in o) return new RedisConnection(o.client, false, timeout, logger);
-    const name = connectionName ? { connectionName } : {};
-    if ('cluster' in o) return new RedisConnection(createCluster(o, name), true, timeout, logger);
-    const common = { ...ioredisCommon(o), ...name, ...o.redisOptions };
-    if ('url' in o) return new RedisConnection(new Redis(o.url, common), true, timeout, logger);
-    if ('host' in o) return new RedisConnection(new Redis({ host: o.host, port: o.port ?? 6379, ...common }), true, timeout, logger);
-    return new RedisConnection(new Redis({ sentinels: o.sentinels, name: o.name, sentinelPassword: o.sentinelPassword, ...common }), true, timeout, logger);
+    return new RedisConnection(createRedisClient(o, connectionName), true, timeout, logger);
   }
 
   /**
@@ -395,6 +390,24 @@ export class RedisConnection {
     // that "closed on shutdown" means no open handle is left behind.
     await Promise.race([ended, new Promise((r) => setTimeout(r, 1000).unref())]);
   }
+}
+
+/**
+ * An ioredis client (or Cluster) configured the way tidykv configures the connections it opens
+ * (no offline queue, no auto-pipelining, no re-sends; see {@link ioredisCommon}), for an app that
+ * wants one connection for all its tidykv modules: pass it as `connection: { client }` to
+ * `SessionModule` and `RepositoryModule`. The app owns it and closes it (`client.quit()`) after
+ * `app.close()`. Listen to its `error` event, as with any ioredis client.
+ */
+export function createRedisClient(options: Exclude<RedisConnectionOptions, { client: unknown }>, connectionName?: string): Redis | Cluster {
+  const o = validateConnectionOptions(options, 'connection');
+  if ('client' in o) throw TidyKvConfigError.invalid('connection.client', 'a client', 'url, host, sentinels or cluster options', 'createRedisClient builds the client; pass the options that describe the server.');
+  const name = connectionName ? { connectionName } : {};
+  if ('cluster' in o) return createCluster(o, name);
+  const common = { ...ioredisCommon(o), ...name, ...o.redisOptions };
+  if ('url' in o) return new Redis(o.url, common);
+  if ('host' in o) return new Redis({ host: o.host, port: o.port ?? 6379, ...common });
+  return new Redis({ sentinels: o.sentinels, name: o.name, sentinelPassword: o.sentinelPassword, ...common });
 }
 
 function createCluster(o: ClusterConnectionOptions, name: { connectionName?: string }): Cluster {

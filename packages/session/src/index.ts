@@ -12,4 +12,4 @@ export { TidyKvSessionError } from './session.errors.js';
 export type { SessionErrorCode } from './session.errors.js';
 export { SessionMiddleware } from './session.middleware.js';
 // The core errors a session user must catch, so that apps need no direct dependency on @tidykv/core.
-export { RedisUnavailableError, TidyKvOutcomeUnknownError, TidyKvConfigError, TidyKvCodecError, TidyKvDecodeError, TidyKvError, isRedisFailure } from '@tidykv/core';
+export { RedisUnavailableError, TidyKvOutcomeUnknownError, TidyKvConfigError, TidyKvCodecError, TidyKvDecodeError, TidyKvError, isRedisFailure, createRedisClient } from '@tidykv/core';
