@@ -126,6 +126,16 @@ describe('@tidykv/session migration from express-session + connect-redis', () =>
       expect(mon.commands[1]).toMatch(/^evalsha /i);
     });
 
+    it('as Redis counts it (every redis.call inside the script included), a migration is 11 commands', async () => {
+      const b = (await legacyLogin('dave2')).only(tidy.url, 'connect.sid');
+      const c = await countCommands(probe, () => b.get('/me'));
+      expect(c.result.status).toBe(200);
+      const { eval: ev = 0, evalsha = 0, ...rest } = c.counts;
+      expect(ev + evalsha).toBe(1);
+      expect(rest).toEqual({ mget: 1, hgetall: 1, get: 2, time: 1, pttl: 1, hset: 1, pexpire: 1, set: 1, del: 1 });
+      expect(c.total).toBe(11);
+    });
+
     it('the next request, with the tidykv cookie, is one command for a read', async () => {
       const b = (await legacyLogin('erin')).only(tidy.url, 'connect.sid');
       await b.get('/me');
@@ -473,12 +483,24 @@ describe('@tidykv/session migration from express-session + connect-redis', () =>
       try {
         const old = await legacyLogin('pat', 1);
         const b = old.only(indexed.url, 'connect.sid');
+        // Alone first, to count it: the index entry adds ZADD and, for a new member, its prune and expiry.
+        const first = await countCommands(probe, () => b.only(indexed.url, 'connect.sid').get('/me'));
+        expect(first.result.status).toBe(200);
+        expect(first.total).toBe(15);
+        expect(first.counts).toMatchObject({ zadd: 1, zremrangebyscore: 1, zrange: 1, pexpireat: 1 });
         const replies = await Promise.all(Array.from({ length: 50 }, () => b.only(indexed.url, 'connect.sid').get('/me')));
         expect(replies.every((r) => r.status === 200)).toBe(true);
+        // 50 concurrent migrations of another user: one session, listed once.
+        const other = await legacyLogin('pam');
+        const racing = await Promise.all(Array.from({ length: 50 }, () => other.only(indexed.url, 'connect.sid').get('/me')));
+        expect(racing.every((r) => r.status === 200)).toBe(true);
+        expect(new Set(racing.map((r) => r.set.sid)).size).toBe(1);
+        expect((await b.get('/principal/pam')).body).toHaveLength(1);
         const listed = (await b.get('/principal/pat')).body as { id: string }[];
         expect(listed).toHaveLength(1);
-        expect(replies[0].set.sid.startsWith(listed[0].id)).toBe(true);
-        expect((await listKeys(probe, 'pi:s:*')).length).toBe(1);
+        expect(first.result.set.sid.startsWith(listed[0].id)).toBe(true);
+        expect(new Set(replies.map((r) => r.set.sid))).toEqual(new Set([first.result.set.sid]));
+        expect((await listKeys(probe, 'pi:s:*')).length).toBe(2);
         expect(((await b.post('/principal/pat/logout-all')).body as { n: number }).n).toBe(1);
         expect((await b.only(indexed.url, 'sid').get('/me')).status).toBe(401);
         expect((await old.only(indexed.url, 'connect.sid').get('/me')).status).toBe(401);
