@@ -9,6 +9,9 @@ export const SESSION_ID_LENGTH = SESSION_TAG_LENGTH + SESSION_SECRET_LENGTH;
 
 const SESSION_ID = /^[A-Za-z0-9_-]{26}$/;
 const TAG = /^[A-Za-z0-9_-]{4}$/;
+/** Characters of the digest naming a legacy key in its migration marker (base64url, 132 bits). */
+const LEGACY_DIGEST_LENGTH = 22;
+const DIGEST = /^[A-Za-z0-9_-]{22}$/;
 // Key parts produced by encodeKeyPart: never a brace, a colon or a glob character.
 const PART = /^[A-Za-z0-9_.~%-]+$/;
 const KEYSPACE = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -23,6 +26,7 @@ export type ParsedTidyKvKey =
   | { readonly kind: 'session'; readonly id: string }
   | { readonly kind: 'session-operation'; readonly id: string; readonly token: string }
   | { readonly kind: 'principal-index'; readonly tag: string }
+  | { readonly kind: 'legacy-marker'; readonly tag: string; readonly digest: string }
   | { readonly kind: 'entity'; readonly keyspace: string; readonly id: string }
   | { readonly kind: 'entity-index'; readonly keyspace: string; readonly property: string; readonly part: string };
 
@@ -35,6 +39,7 @@ export type ParsedTidyKvKey =
  * |---|---|---|
  * | session | `<prefix>s:{<tag>}<secret>` (id = tag + secret) | hash |
  * | principal index | `<prefix>u:{<tag>}`, members `<session id>:<encoded principal>` | zset scored by expiry ms |
+ * | legacy migration marker | `<prefix>l:{<tag>}<digest>` (tag in the legacy key's slot) | string: the new session id, with a TTL |
  * | entity | `<prefix><keyspace>:{<encoded id>}` | hash |
  * | entity index | `<prefix><keyspace>:idx:<encoded property>:{<value part>}`, members entity ids | zset scored by expiry ms |
  *
@@ -44,6 +49,7 @@ export type ParsedTidyKvKey =
 export class TidyKvKeys {
   private readonly sessionBase: string;
   private readonly indexBase: string;
+  private readonly legacyBase: string;
 
   /** @param prefix - validated with `validateKeyPrefix`; `option` names it in errors. */
   constructor(
@@ -53,6 +59,7 @@ export class TidyKvKeys {
     validateKeyPrefix(prefix, option);
     this.sessionBase = `${prefix}s:{`;
     this.indexBase = `${prefix}u:{`;
+    this.legacyBase = `${prefix}l:{`;
   }
 
   // ------------------------------------------------------------------ sessions
@@ -106,6 +113,23 @@ export class TidyKvKeys {
     return `${escapeGlob(this.indexBase)}????}`;
   }
 
+  // ------------------------------------------------------------------ legacy migration
+
+  /**
+   * Key of the marker a migration from express-session + connect-redis leaves behind: it holds
+   * the id of the session the legacy session became and lives as long as the legacy key would
+   * have. `tag` puts it in the legacy key's cluster slot; `digest` (22 base64url characters) names
+   * the legacy key.
+   */
+  legacyMarker(tag: string, digest: string): string {
+    return `${this.legacyBase}${tag}}${digest}`;
+  }
+
+  /** SCAN MATCH glob of every legacy migration marker under this prefix. */
+  get legacyMarkerGlob(): string {
+    return `${escapeGlob(this.legacyBase)}????\\}*`;
+  }
+
   // ------------------------------------------------------------------ entities
 
   /** Key of the hash of entity `id` of `keyspace`. Throws `TidyKvKeyError` for an unusable id. */
@@ -153,6 +177,11 @@ export class TidyKvKeys {
       const opId = this.sessionIdOf(key.slice(0, op));
       const token = key.slice(op + ':op:'.length);
       if (opId !== undefined && /^[A-Za-z0-9_-]{1,64}$/.test(token)) return { kind: 'session-operation', id: opId, token };
+    }
+    if (key.startsWith(this.legacyBase) && key.length === this.legacyBase.length + SESSION_TAG_LENGTH + 1 + LEGACY_DIGEST_LENGTH) {
+      const tag = key.slice(this.legacyBase.length, this.legacyBase.length + SESSION_TAG_LENGTH);
+      const digest = key.slice(this.legacyBase.length + SESSION_TAG_LENGTH + 1);
+      if (key[this.legacyBase.length + SESSION_TAG_LENGTH] === '}' && TAG.test(tag) && DIGEST.test(digest)) return { kind: 'legacy-marker', tag, digest };
     }
     if (key.startsWith(this.indexBase) && key.length === this.indexBase.length + SESSION_TAG_LENGTH + 1 && key.endsWith('}')) {
       const tag = key.slice(this.indexBase.length, -1);

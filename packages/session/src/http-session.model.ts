@@ -4,7 +4,7 @@ import type { SessionRuntime } from './internal/session-runtime.js';
 import { isEmptyDelta, mergeDeltas } from './internal/session-delta.js';
 import { RESERVED_PREFIX } from './internal/session-hash.mapper.js';
 import { newSessionId, principalTag, randomTag, tagOf } from './internal/session-id.js';
-import type { IdleChange, SessionDelta, StoredSession, WriteResult } from './internal/session-repository.js';
+import type { IdleChange, LoadResult, SessionDelta, StoredSession, WriteResult } from './internal/session-repository.js';
 
 /**
  * What the last save did:
@@ -71,14 +71,17 @@ export class HttpSession {
    * @internal Built by the session middleware; apps receive it through `@Session()` or `SessionAccessor`.
    * @param canDeliver - false when the id could not reach the client (a Secure cookie on a plain
    *   HTTP request): a session that needs a new id is then neither created nor moved.
+   * @param legacySid - the verified id of an express-session cookie, when the request carries no
+   *   tidykv id (the `legacy` option): loading migrates that session.
    */
   constructor(
     private readonly runtime: SessionRuntime,
     private readonly requestedId: string | undefined,
     private readonly canDeliver = true,
+    private readonly legacySid?: string,
   ) {
     // Without a valid signed id there is nothing to load: the session is new and costs no Redis call.
-    this.loaded = requestedId === undefined;
+    this.loaded = requestedId === undefined && legacySid === undefined;
   }
 
   /** The session id, or undefined while the session exists only in this request (nothing written yet). */
@@ -121,11 +124,12 @@ export class HttpSession {
   /** Reads the session from Redis (one command, touching it when due), once per request. */
   load(): Promise<this> {
     if (this.loaded) return Promise.resolve(this);
-    this.operations++;
-    this.loading ??= this.runtime.repository.load(this.requestedId as string).then(
+    this.loading ??= this.read().then(
       (r) => {
         this.stored = r && this.runtime.lazy.overlay(r.session);
         if (r?.touchedTtlMs !== undefined) this.expiryMoved();
+        // legacy: a migrated session reaches the client under its tidykv id, as a new one does.
+        if (r && this.requestedId === undefined) this.transportChange = 'set';
         this.loaded = true;
         this.loading = undefined;
         return this;
@@ -136,6 +140,20 @@ export class HttpSession {
       },
     );
     return this.loading;
+  }
+
+  private read(): Promise<LoadResult | undefined> {
+    if (this.requestedId !== undefined) {
+      this.operations++;
+      return this.runtime.repository.load(this.requestedId);
+    }
+    // legacy: begin. Migrating retires the legacy session, so never when the new id cannot reach the client.
+    if (!this.canDeliver) {
+      this.runtime.warnInsecureOnce();
+      return Promise.resolve(undefined);
+    }
+    return this.runtime.legacy?.load(this.legacySid as string, () => void this.operations++) ?? Promise.resolve(undefined);
+    // legacy: end
   }
 
   private assertLoaded(): void {
@@ -286,7 +304,14 @@ export class HttpSession {
   async invalidate(): Promise<void> {
     await this.queue.catch(() => undefined);
     if (this.dead === 'invalidated') return;
-    const id = this.stored?.id ?? (this.loaded ? undefined : this.requestedId);
+    // legacy: a logout also ends the express-session session the request carried, and the tidykv
+    // session a concurrent request may have migrated it to.
+    let migratedTo: string | undefined;
+    if (this.legacySid !== undefined && this.stored === undefined && this.runtime.legacy) {
+      this.operations++;
+      migratedTo = await this.runtime.legacy.retire(this.legacySid);
+    }
+    const id = this.stored?.id ?? (this.loaded ? undefined : this.requestedId) ?? migratedTo;
     this.dead = 'invalidated';
     this.loaded = true;
     this.clearPending();

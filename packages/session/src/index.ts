@@ -2,6 +2,8 @@ export { SessionModule } from './session.module.js';
 export { SESSION_MODULE_OPTIONS } from './session.constants.js';
 export { DEFAULT_SESSION_OPTIONS, validateSessionOptions } from './session.options.js';
 export type { SessionModuleOptions, SessionCookieOptions, SessionNearCacheOptions, SessionSaveMode, SessionFlushMode } from './session.options.js';
+export { DEFAULT_LEGACY_OPTIONS } from './session-legacy.options.js';
+export type { SessionLegacyOptions, ConnectRedisLegacyOptions } from './session-legacy.options.js';
 export { Session } from './session.decorator.js';
 export { SessionAccessor } from './session-accessor.service.js';
 export { SessionService } from './session.service.js';

@@ -52,14 +52,15 @@ export class TidyKvSessionError extends TidyKvError {
 }
 
 /** What a script reply means, once the shared reply codes are mapped. */
-export type ScriptOutcome = 'ok' | 'gone' | 'expired';
+export type ScriptOutcome = 'ok' | 'gone' | 'expired' | 'stale';
 
 /**
  * The one place where the session scripts' replies become outcomes or typed errors (codes from
  * @tidykv/core `TidyKvReply`, documented in each script's header):
  * Gone = the session no longer exists (a write is dropped, a load finds nothing);
  * Expired = its absolute timeout has elapsed (it was deleted);
- * Taken = the new id is already in use (128 random bits: a broken CSPRNG, never expected).
+ * Taken = the new id is already in use (128 random bits: a broken CSPRNG, never expected);
+ * Stale = the value a compare-and-swap expected has changed (legacy migration: read it again).
  */
 export function mapSessionReply(script: string, reply: unknown): ScriptOutcome {
   if (Array.isArray(reply)) return 'ok';
@@ -70,6 +71,8 @@ export function mapSessionReply(script: string, reply: unknown): ScriptOutcome {
         return 'gone';
       case TidyKvReply.Expired:
         return 'expired';
+      case TidyKvReply.Stale:
+        return 'stale';
       case TidyKvReply.Taken:
         throw new TidyKvSessionError('TIDYKV_SESSION_ID_TAKEN', `Lua script ${script} found the new session id already in use; the random source is broken.`);
     }

@@ -31,7 +31,9 @@ export class SessionMiddleware implements NestMiddleware {
     const signed = cookie ? readCookie(req.headers.cookie, o.cookie.name) : req.headers[o.headerName];
     const id = unsignSessionId(Array.isArray(signed) ? signed[0] : signed, o.secrets);
     const deliverable = !cookie || !o.cookie.secure || requestIsSecure(req, o.proxy);
-    const session = new HttpSession(this.runtime, id, deliverable);
+    // legacy: without a tidykv id, a validly signed express-session cookie names a session to migrate (no Redis call here).
+    const legacySid = id === undefined ? this.runtime.legacy?.sidOf(req.headers.cookie) : undefined;
+    const session = new HttpSession(this.runtime, id, deliverable, legacySid);
     (req as unknown as Record<symbol, unknown>)[SESSION_REQUEST_KEY] = session;
     saveBeforeResponse(req, res, session, this.runtime);
     if (o.asyncContext) sessionStorage.run(session, next);

@@ -1,4 +1,5 @@
 import { Logger, Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
+import { LegacySessionMigrator } from './internal/legacy-migration.js';
 import { RedisSessionRepository } from './internal/redis-session.repository.js';
 import { SessionRuntime } from './internal/session-runtime.js';
 import { SessionAccessor } from './session-accessor.service.js';
@@ -22,7 +23,9 @@ import { SessionService } from './session.service.js';
         const resolved = resolveSessionOptions(options);
         const logger = new Logger('SessionModule');
         const repository = new RedisSessionRepository(resolved, logger);
-        return new SessionRuntime(resolved, repository, (id) => repository.keys.session(id), logger);
+        const runtime = new SessionRuntime(resolved, repository, (id) => repository.keys.session(id), logger);
+        if (resolved.legacy) runtime.legacy = new LegacySessionMigrator(resolved.legacy, resolved, repository, logger);
+        return runtime;
       },
       inject: [SESSION_MODULE_OPTIONS],
     },

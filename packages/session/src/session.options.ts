@@ -1,5 +1,6 @@
 import { TidyKvConfigError, jsonCodec, validateCodec, validateConnectionOptions, validateKeyPrefix, type Codec, type RedisConnectionOptions } from '@tidykv/core';
 import { cookieAttributeProblem, type ResolvedCookieOptions } from './internal/cookie-transport.js';
+import { resolveLegacyOptions, validateLegacyOptions, type ResolvedLegacyOptions, type SessionLegacyOptions } from './session-legacy.options.js';
 
 /**
  * When attributes are written back, as in Spring Session:
@@ -118,6 +119,13 @@ export interface SessionModuleOptions {
    * (`req.secure`); on Fastify set `true` behind a TLS-terminating proxy.
    */
   proxy?: boolean;
+  /**
+   * Take over the sessions of express-session + connect-redis without logging anyone out: a request
+   * with no tidykv session but a validly signed express-session cookie has its legacy session
+   * migrated (one extra round trip, on that request only). Remove it once the legacy sessions'
+   * TTLs have passed. See {@link SessionLegacyOptions}. Default: none (no migration).
+   */
+  legacy?: SessionLegacyOptions;
 }
 
 /** Defaults of {@link SessionModuleOptions}. */
@@ -206,6 +214,7 @@ export function validateSessionOptions(options: SessionModuleOptions): SessionMo
   if (options.proxy !== undefined && typeof options.proxy !== 'boolean') {
     throw TidyKvConfigError.invalid(`${P}.proxy`, options.proxy, 'true, false or nothing', 'Leave it unset to follow Express `trust proxy`.');
   }
+  validateLegacyOptions(options.legacy, options);
   return options;
 }
 
@@ -259,6 +268,8 @@ export interface ResolvedSessionOptions {
   /** Whether requests run inside AsyncLocalStorage. */
   readonly asyncContext: boolean;
   readonly proxy: boolean | undefined;
+  /** The `legacy` option with its defaults, or undefined when nothing is migrated. */
+  readonly legacy?: ResolvedLegacyOptions;
 }
 
 /** Validates `options` and merges the defaults (with `??`, so `0` stays `0`). */
@@ -296,5 +307,6 @@ export function resolveSessionOptions(options: SessionModuleOptions): ResolvedSe
     codec: options.codec ?? jsonCodec,
     asyncContext: options.asyncContext === 'auto' ? true : (options.asyncContext ?? d.asyncContext),
     proxy: options.proxy,
+    legacy: resolveLegacyOptions(options.legacy),
   });
 }

@@ -28,7 +28,8 @@ export class RedisSessionRepository implements SessionRepository {
   readonly keys: TidyKvKeys;
   private readonly main: RedisConnection;
   readonly nearCache: NearCache | undefined;
-  private readonly schedule: TouchSchedule;
+  /** @internal Also read by the legacy migration, which arms a migrated session's first touch. */
+  readonly schedule: TouchSchedule;
   private readonly pf: string;
   /** Commands in flight; shutdown waits until it is back to 0. */
   private inflight = 0;
@@ -63,7 +64,8 @@ export class RedisSessionRepository implements SessionRepository {
     for (const s of scripts.SESSION_SCRIPTS) s.attach(this.connection.client);
   }
 
-  private run<T>(operation: string, fn: (c: Redis | Cluster) => Promise<T>, options: RunOptions): Promise<T> {
+  /** @internal Every command of the repository (and of the legacy migration): one deadline, counted for {@link drain}. */
+  run<T>(operation: string, fn: (c: Redis | Cluster) => Promise<T>, options: RunOptions): Promise<T> {
     this.inflight++;
     return this.connection.run(operation, fn, options).finally(() => this.settled());
   }

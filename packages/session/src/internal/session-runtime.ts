@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { TidyKvConfigError } from '@tidykv/core';
 import type { ResolvedSessionOptions } from '../session.options.js';
 import { LazyAttributeBuffer } from './lazy-attributes.js';
+import type { LegacySessionMigrator } from './legacy-migration.js';
 import type { SessionRepository } from './session-repository.js';
 
 /**
@@ -10,6 +11,8 @@ import type { SessionRepository } from './session-repository.js';
  */
 export class SessionRuntime {
   readonly lazy: LazyAttributeBuffer;
+  /** Migrates express-session + connect-redis sessions (the `legacy` option); undefined when off. */
+  legacy: LegacySessionMigrator | undefined = undefined;
   private integerCodecChecked = false;
   private insecureWarned = false;
 

@@ -106,3 +106,25 @@ export const listPrincipalSessions = new TidyKvScript<{ index: string }>(lua.lis
 /** Every session script, for attaching to a client. */
 export const SESSION_SCRIPTS = [loadSession, createSession, saveSessionDelta, saveSession, renameSession, destroySession, incrementAttribute, incrementAttributeOnce, listPrincipalSessions] as const;
 
+
+// ---- legacy migration (SessionModule `legacy`) ----
+
+/** migrateLegacySession-4: an express-session + connect-redis session becomes a tidykv one, compare-and-swap. */
+export const migrateLegacySession = new TidyKvScript<{
+  legacyKey: string;
+  key: string;
+  index: string;
+  marker: string;
+  legacyValue: string;
+  id: string;
+  timeouts: Timeouts;
+  createdAt: number;
+  indexMember: string;
+  legacyExpiresAt: number;
+  markerMinMs: number;
+  attributes: ReadonlyMap<string, string>;
+}>(lua.migrateLegacySession, NS, (i) => {
+  const args: (string | number)[] = [i.legacyValue, i.id, i.timeouts.idleMs, i.timeouts.absoluteMs, i.createdAt, i.indexMember, i.legacyExpiresAt, i.markerMinMs];
+  for (const [f, v] of i.attributes) args.push(f, v);
+  return { keys: [i.legacyKey, i.key, i.index, i.marker], args };
+});
