@@ -63,14 +63,15 @@ describe('@tidykv/session invariants under concurrency', () => {
   });
 
   it('saves that arrive after the session expired do not bring it back', async () => {
-    const short = await startExpressApp({ connection: { url: redis.url }, idleTimeoutMs: 1_000, touchIntervalMs: 900, keyPrefix: 'exp:' });
+    // A 4 s idle timeout leaves a loaded machine time to create all 200 before the first expires.
+    const short = await startExpressApp({ connection: { url: redis.url }, idleTimeoutMs: 4_000, touchIntervalMs: 3_900, keyPrefix: 'exp:' });
     try {
       await probe.flushall();
       const agents = Array.from({ length: 200 }, () => new Agent(short.url));
       await Promise.all(agents.map((a) => a.post('/s/set', { n: 1 })));
       expect(await dbSize(probe)).toBe(200);
-      // Each request loads its session (a touch at most re-arms 1 s), then outlives it, then writes.
-      const results = await Promise.all(agents.map((a) => a.request('POST', '/s/slow-set?ms=1600', { late: true })));
+      // Each request loads its session (a touch at most re-arms 4 s), then outlives it, then writes.
+      const results = await Promise.all(agents.map((a) => a.request('POST', '/s/slow-set?ms=5000', { late: true })));
       expect(results.map((r) => (r.body as { status: string }).status)).toEqual(Array(200).fill('dropped'));
       expect(await dbSize(probe)).toBe(0);
     } finally {
