@@ -1,31 +1,45 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { SessionModule } from '@tidykv/session';
-import { AuthController } from './auth.controller.js';
+import { TerminusModule } from '@nestjs/terminus';
+import { SessionModule, type SessionModuleOptions } from '@tidykv/session';
+import { TidyKvHealthIndicator } from '@tidykv/session/terminus';
+import { AuthController } from './auth/auth.controller.js';
 import type { DemoConfig } from './demo.config.js';
 import { HealthController } from './health.controller.js';
 import { MeController } from './me.controller.js';
-import { RedisUnavailableFilter } from './redis-unavailable.filter.js';
+import { PageController } from './page/page.controller.js';
+import { TidyKvExceptionFilter } from './tidykv-exception.filter.js';
 import { TokensModule } from './tokens/tokens.module.js';
+
+/** What {@link AppModule.register} needs: the config, with the Redis URL known (maybe a throwaway server's). */
+export type AppModuleConfig = Pick<DemoConfig, 'sessionSecrets' | 'sessionTtlSeconds' | 'refreshTtlSeconds' | 'legacy'> & { redisUrl: string };
+
+/** SessionModule's options from the demo's config. */
+export function sessionOptions(config: AppModuleConfig): SessionModuleOptions {
+  // LEGACY_SESSION_SECRETS, LEGACY_SESSION_PREFIX and LEGACY_COOKIE_NAME are read by demo.config.ts;
+  // SessionModule has no `legacy` option yet (issue 14, in progress), so they are not passed on.
+  return {
+    connection: { url: config.redisUrl },
+    secrets: config.sessionSecrets,
+    idleTimeoutMs: config.sessionTtlSeconds * 1000,
+    principal: 'userId',
+  };
+}
 
 /** The demo's root module, built from its config (the Redis URL is only known at start). */
 @Module({})
 export class AppModule {
-  static register(config: DemoConfig & { redisUrl: string }): DynamicModule {
+  static register(config: AppModuleConfig): DynamicModule {
     return {
       module: AppModule,
       imports: [
-        SessionModule.forRoot({
-          connection: { url: config.redisUrl },
-          secrets: config.sessionSecrets,
-          idleTimeoutMs: config.sessionTtlSeconds * 1000,
-          principal: 'userId',
-        }),
-        // Refresh tokens on @tidykv/repository: POST /tokens, GET /tokens?userId=, DELETE /tokens?userId=.
-        TokensModule.register(config.redisUrl),
+        SessionModule.forRoot(sessionOptions(config)),
+        // Refresh tokens on @tidykv/repository: /auth/login and /auth/refresh, and the /tokens routes.
+        TokensModule.register(config.redisUrl, { refreshTtlSeconds: config.refreshTtlSeconds }),
+        TerminusModule.forRoot({ logger: false }),
       ],
-      controllers: [HealthController, AuthController, MeController],
-      providers: [{ provide: APP_FILTER, useClass: RedisUnavailableFilter }],
+      controllers: [PageController, HealthController, AuthController, MeController],
+      providers: [TidyKvHealthIndicator, { provide: APP_FILTER, useClass: TidyKvExceptionFilter }],
     };
   }
 }
