@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { dbSize, eventually, listKeys } from '@tidykv/testing';
 import type { Redis } from 'ioredis';
 import type { DemoPlatform } from '../../src/demo.config.js';
@@ -457,5 +457,92 @@ export function describeDemoRoutes(platform: DemoPlatform): void {
       await eventually(async () => (await dbSize(h.probe)) === 0, 20_000, 'every demo key to expire');
       expect(await dbSize(h.probe)).toBe(0);
     }, 40_000);
+  });
+
+  describe(`demo under Redis faults on ${platform}`, () => {
+    let h: DemoHarness;
+
+    beforeAll(async () => {
+      h = await startDemo(platform, { SESSION_TTL_SECONDS: '60' }, { proxy: true });
+    });
+    afterAll(async () => {
+      await h?.close();
+    });
+    let stopped = false;
+    const stopRedis = async (): Promise<void> => {
+      stopped = true;
+      await h.redis.stop();
+    };
+    afterEach(async () => {
+      h.proxy?.heal();
+      if (stopped) await h.redis.start();
+      stopped = false;
+      await h.probe.call('CLIENT', 'UNPAUSE');
+      // Every connection back before the next test: it must not inherit this one's fault.
+      await eventually(async () => (await h.client().get('/health')).status === 200, 20_000, 'both tidykv connections to be back');
+    });
+
+    const unavailable = { statusCode: 503, code: 'TIDYKV_UNAVAILABLE', message: expect.any(String) as unknown };
+
+    it('GET /health answers 503 naming each connection down while Redis is stopped, and 200 once it is back', async () => {
+      await stopRedis();
+      const t0 = Date.now();
+      const down = await h.client().get('/health');
+      expect(Date.now() - t0).toBeLessThan(5_000);
+      expect(down).toMatchObject({
+        status: 503,
+        body: { status: 'error', error: { redis: { status: 'down', connections: { session: { status: 'down' }, repository: { status: 'down' } } } } },
+      });
+      await h.redis.start();
+      stopped = false;
+      await eventually(async () => (await h.client().get('/health')).status === 200, 20_000, '/health to answer 200 again');
+    });
+
+    it('answers 503 TIDYKV_UNAVAILABLE from every handler while Redis is stopped', async () => {
+      const c = h.client();
+      const token = await c.login('ada');
+      await stopRedis();
+      const replies = await Promise.all([
+        c.get('/me'),
+        c.post('/me/visits'),
+        c.get('/auth/sessions'),
+        c.get('/tokens'),
+        h.client().post('/auth/login', { userId: 'bob' }),
+        h.client().refresh(token),
+      ]);
+      for (const r of replies) {
+        expect(r.status).toBe(503);
+        expect(r.body).toEqual(unavailable);
+      }
+    });
+
+    it('answers 503 TIDYKV_OUTCOME_UNKNOWN from a handler whose write was sent but not answered', async () => {
+      const c = h.client();
+      await c.login('ada');
+      // The request's session load goes through; the increment after it reaches nothing and gets no reply.
+      h.proxy?.inject('tidykv-session', 'blackhole', 1);
+      const r = await c.post('/me/visits');
+      expect(r.status).toBe(503);
+      expect(r.body).toEqual({ statusCode: 503, code: 'TIDYKV_OUTCOME_UNKNOWN', message: expect.any(String) as unknown });
+    });
+
+    it('answers 503 TIDYKV_OUTCOME_UNKNOWN, with no cookie, when the end-of-request session save is sent but not answered', async () => {
+      h.proxy?.inject('tidykv-session', 'blackhole');
+      const c = h.client();
+      const r = await c.post('/auth/login', { userId: 'ada' });
+      expect(r.status).toBe(503);
+      expect(r.body).toEqual({ statusCode: 503, code: 'TIDYKV_OUTCOME_UNKNOWN', message: expect.any(String) as unknown });
+      expect(r.setCookie).toEqual([]);
+    });
+
+    it('answers 503 TIDYKV_UNAVAILABLE, with no cookie, when the end-of-request session save cannot be sent', async () => {
+      const c = h.client();
+      await c.post('/me/visits'); // nothing: only makes sure both connections exist before one is cut
+      h.proxy?.inject('tidykv-session', 'refuse');
+      const r = await c.post('/auth/login', { userId: 'ada' });
+      expect(r.status).toBe(503);
+      expect(r.body).toEqual(unavailable);
+      expect(r.setCookie).toEqual([]);
+    });
   });
 }
