@@ -24,7 +24,7 @@ async function everythingStored(probe: Redis): Promise<string[]> {
   for (const k of await listKeys(probe)) {
     out.push(k.key);
     if (k.type === 'hash') out.push(...Object.entries(await probe.hgetall(k.key)).flat());
-    else if (k.type === 'zset') out.push(...(await probe.zrange(k.key, 0, -1)));
+    else if (k.type === 'zset') out.push(...(await probe.zrange(k.key, '0', '-1')));
     else if (k.type === 'set') out.push(...(await probe.smembers(k.key)));
     else if (k.type === 'string') out.push((await probe.get(k.key)) ?? '');
     else throw new Error(`unexpected key type ${k.type} for ${k.key}`);
