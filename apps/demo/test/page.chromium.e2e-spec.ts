@@ -63,9 +63,9 @@ describe.each<DemoPlatform>(['express', 'fastify'])('the demo page in headless C
 
   it('counts each click of the visits button', async () => {
     await page.click('#visits-button');
-    await page.waitForFunction("document.getElementById('visits').textContent === '1'");
+    await page.locator('#visits', { hasText: /^1$/ }).waitFor();
     await page.click('#visits-button');
-    await page.waitForFunction("document.getElementById('visits').textContent === '2'");
+    await page.locator('#visits', { hasText: /^2$/ }).waitFor();
     expect(await page.textContent('#visits')).toBe('2');
   });
 
@@ -73,7 +73,8 @@ describe.each<DemoPlatform>(['express', 'fastify'])('the demo page in headless C
     await h.client().login('ada');
     await h.client().login('ada');
     await page.click('#visits-button');
-    await page.waitForFunction("document.querySelectorAll('#sessions tr.session').length === 3");
+    await page.locator('#session-count', { hasText: /^3$/ }).waitFor();
+    expect(await page.locator('#sessions tr.session').count()).toBe(3);
     expect(await page.locator('#sessions tr[data-current="true"]').count()).toBe(1);
     expect(await page.textContent('#session-count')).toBe('3');
   });
