@@ -1,9 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 
 /** A redis-server the demo started for itself. */
 export interface ThrowawayRedis {
@@ -36,29 +35,34 @@ function freePort(): Promise<number> {
   });
 }
 
-async function answersPing(port: number): Promise<boolean> {
-  const probe = new Redis({ host: '127.0.0.1', port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, enableOfflineQueue: false });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
+/** True when something on `port` answers an inline PING with +PONG (a raw socket: no client timers left behind). */
+function answersPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let reply = '';
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (d: Buffer) => {
+      reply += d.toString('latin1');
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+    });
+  });
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
+/** SIGTERM (SIGKILL after 5 s), then waits for `closed`: the exit and its stdio pipes closing, so no handle is left. */
+async function stopChild(child: ChildProcess, closed: Promise<void>): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) {
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
     child.kill('SIGTERM');
-  });
+    await closed;
+    clearTimeout(timer);
+  }
+  await closed;
 }
 
 /**
@@ -81,6 +85,7 @@ export async function startThrowawayRedis(): Promise<ThrowawayRedis> {
     const child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning'], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
+    const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     const killOnExit = (): void => void child.kill('SIGKILL');
@@ -97,13 +102,13 @@ export async function startThrowawayRedis(): Promise<ThrowawayRedis> {
         url: `redis://127.0.0.1:${port}`,
         async stop() {
           process.removeListener('exit', killOnExit);
-          await stopChild(child);
+          await stopChild(child, closed);
           rmSync(dir, { recursive: true, force: true });
         },
       };
     }
     process.removeListener('exit', killOnExit);
-    await stopChild(child);
+    await stopChild(child, closed);
     rmSync(dir, { recursive: true, force: true });
     if (attempt >= 3) throw new Error(`The throwaway redis-server (${binary}) did not start on port ${port}: ${stderr.trim() || 'no PONG within 10 s'}`);
   }

@@ -5,7 +5,9 @@ export type ConnectionFault =
   /** Requests reach nothing and no reply comes: a write sent this way has an unknown outcome. */
   | 'blackhole'
   /** Connections are cut and new ones refused: nothing can be sent. */
-  | 'refuse';
+  | 'refuse'
+  /** Writes are held back, in order, until {@link ConnectionFaultProxy.heal}: a slow network. */
+  | 'hold';
 
 interface Link {
   readonly client: Socket;
@@ -16,6 +18,8 @@ interface Link {
   grace: number;
   /** True once the fault swallowed something: the connection's replies no longer line up. */
   damaged: boolean;
+  /** Writes held back by a `hold` fault. */
+  held: Buffer[];
 }
 
 /**
@@ -66,12 +70,22 @@ export class ConnectionFaultProxy {
    */
   heal(): void {
     this.faults.clear();
-    for (const l of this.links) if (l.damaged) this.cut(l);
+    for (const l of this.links) {
+      if (l.damaged) this.cut(l);
+      for (const chunk of l.held.splice(0)) l.server.write(chunk);
+    }
+  }
+
+  /** How many writes of connections named `name` are being held back. */
+  heldWrites(name: string): number {
+    let n = 0;
+    for (const l of this.links) if (l.name === name) n += l.held.length;
+    return n;
   }
 
   private accept(client: Socket, target: { host: string; port: number }): void {
     const server = connect(target.port, target.host);
-    const link: Link = { client, server, name: undefined, head: '', grace: 0, damaged: false };
+    const link: Link = { client, server, name: undefined, head: '', grace: 0, damaged: false, held: [] };
     this.links.add(link);
     client.on('data', (chunk: Buffer) => {
       if (link.name === undefined && link.head.length < 4096) {
@@ -83,7 +97,10 @@ export class ConnectionFaultProxy {
       const fault = link.name === undefined ? undefined : this.faults.get(link.name);
       if (fault !== undefined && link.grace > 0) link.grace--;
       else if (fault === 'refuse') return this.cut(link);
-      else if (fault === 'blackhole') {
+      else if (fault === 'hold' || link.held.length > 0) {
+        link.held.push(chunk);
+        return;
+      } else if (fault === 'blackhole') {
         link.damaged = true; // swallowed: Redis never sees it, the client never hears back
         return;
       }

@@ -526,6 +526,25 @@ export function describeDemoRoutes(platform: DemoPlatform): void {
       expect(r.body).toEqual({ statusCode: 503, code: 'TIDYKV_OUTCOME_UNKNOWN', message: expect.any(String) as unknown });
     });
 
+    it('answers 401 TIDYKV_SESSION_GONE to a visit whose session is logged out between its load and its increment', async () => {
+      await h.probe.flushall();
+      const c = h.client();
+      await c.login('ada');
+      // The load goes through; the increment waits in the network while another instance logs the user out.
+      h.proxy?.inject('tidykv-session', 'hold', 1);
+      const visit = c.post('/me/visits');
+      await eventually(() => (h.proxy?.heldWrites('tidykv-session') ?? 0) > 0, 10_000, 'the increment to be on its way');
+      const sessions = await listKeys(h.probe, 'tkv:s:*');
+      expect(sessions).toHaveLength(1);
+      const [session] = sessions;
+      expect(await h.probe.unlink(session.key)).toBe(1);
+      h.proxy?.heal();
+      const r = await visit;
+      expect(r.status).toBe(401);
+      expect(r.body).toMatchObject({ statusCode: 401, code: 'TIDYKV_SESSION_GONE' });
+      expect(await h.probe.exists(session.key)).toBe(0);
+    });
+
     it('answers 503 TIDYKV_OUTCOME_UNKNOWN, with no cookie, when the end-of-request session save is sent but not answered', async () => {
       h.proxy?.inject('tidykv-session', 'blackhole');
       const c = h.client();
