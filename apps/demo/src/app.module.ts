@@ -7,12 +7,18 @@ import { AuthController } from './auth/auth.controller.js';
 import type { DemoConfig } from './demo.config.js';
 import { HealthController } from './health.controller.js';
 import { MeController } from './me.controller.js';
+import { DemoMetrics } from './metrics/demo-metrics.js';
+import { MetricsController } from './metrics/metrics.controller.js';
 import { PageController } from './page/page.controller.js';
 import { TidyKvExceptionFilter } from './tidykv-exception.filter.js';
 import { TokensModule } from './tokens/tokens.module.js';
 
 /** What {@link AppModule.register} needs: the config, with the Redis URL known (maybe a throwaway server's). */
-export type AppModuleConfig = Pick<DemoConfig, 'sessionSecrets' | 'sessionTtlSeconds' | 'refreshTtlSeconds' | 'legacy'> & { redisUrl: string };
+export type AppModuleConfig = Pick<DemoConfig, 'sessionSecrets' | 'sessionTtlSeconds' | 'refreshTtlSeconds' | 'legacy'> & {
+  redisUrl: string;
+  /** The OpenTelemetry SDK, when installed: mounts `GET /metrics`. Default: none (tidykv's metrics stay no-ops). */
+  metrics?: DemoMetrics;
+};
 
 /** SessionModule's options from the demo's config. */
 export function sessionOptions(config: AppModuleConfig): SessionModuleOptions {
@@ -38,8 +44,12 @@ export class AppModule {
         TokensModule.register(config.redisUrl, { refreshTtlSeconds: config.refreshTtlSeconds }),
         TerminusModule.forRoot({ logger: false }),
       ],
-      controllers: [PageController, HealthController, AuthController, MeController],
-      providers: [TidyKvHealthIndicator, { provide: APP_FILTER, useClass: TidyKvExceptionFilter }],
+      controllers: [PageController, HealthController, AuthController, MeController, ...(config.metrics ? [MetricsController] : [])],
+      providers: [
+        TidyKvHealthIndicator,
+        { provide: APP_FILTER, useClass: TidyKvExceptionFilter },
+        ...(config.metrics ? [{ provide: DemoMetrics, useValue: config.metrics }] : []),
+      ],
     };
   }
 }
