@@ -22,13 +22,14 @@ export type AppModuleConfig = Pick<DemoConfig, 'sessionSecrets' | 'sessionTtlSec
 
 /** SessionModule's options from the demo's config. */
 export function sessionOptions(config: AppModuleConfig): SessionModuleOptions {
-  // LEGACY_SESSION_SECRETS, LEGACY_SESSION_PREFIX and LEGACY_COOKIE_NAME are read by demo.config.ts;
-  // SessionModule has no `legacy` option yet (issue 14, in progress), so they are not passed on.
   return {
     connection: { url: config.redisUrl },
     secrets: config.sessionSecrets,
     idleTimeoutMs: config.sessionTtlSeconds * 1000,
     principal: 'userId',
+    // LEGACY_SESSION_SECRETS (and its prefix and cookie name): users of an express-session +
+    // connect-redis app on the same Redis keep their sessions when they first reach the demo.
+    ...(config.legacy ? { legacy: { connectRedis: { secrets: config.legacy.secrets, prefix: config.legacy.prefix, cookieName: config.legacy.cookieName } } } : {}),
   };
 }
 

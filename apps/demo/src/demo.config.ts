@@ -3,10 +3,7 @@ import { randomBytes } from 'node:crypto';
 /** The HTTP platform the demo runs on. */
 export type DemoPlatform = 'express' | 'fastify';
 
-/**
- * express-session + connect-redis sessions to migrate (issue 14), read from `LEGACY_*`. Passed to
- * SessionModule's `legacy` option once that option exists (see app.module.ts).
- */
+/** express-session + connect-redis sessions to migrate, read from `LEGACY_*`, for SessionModule's `legacy` option. */
 export interface DemoLegacyConfig {
   /** `LEGACY_SESSION_SECRETS`: comma-separated secrets the old app signed its cookies with. */
   secrets: string[];
