@@ -1,11 +1,6 @@
-import { Controller, Get, HttpCode, Post, UnauthorizedException } from '@nestjs/common';
+import { Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { Session, type HttpSession } from '@tidykv/session';
-
-function requireUser(session: HttpSession): string {
-  const userId = session.get<string>('userId');
-  if (userId === undefined) throw new UnauthorizedException('Log in first: POST /auth/login.');
-  return userId;
-}
+import { requireUser } from './auth/current-user.js';
 
 /** The logged-in user's own data, read from the session. */
 @Controller('me')
@@ -15,13 +10,15 @@ export class MeController {
     return { userId: requireUser(session) };
   }
 
-  /** Increments a counter kept in the session. */
+  /**
+   * Counts visits with the session's atomic increment (one HINCRBY inside a script, only while the
+   * session exists), so concurrent requests lose nothing. A logout racing it makes it reject with
+   * TIDYKV_SESSION_GONE, which the exception filter answers with 401.
+   */
   @Post('visits')
   @HttpCode(200)
-  visits(@Session() session: HttpSession): { visits: number } {
+  async visits(@Session() session: HttpSession): Promise<{ visits: number }> {
     requireUser(session);
-    const visits = (session.get<number>('visits') ?? 0) + 1;
-    session.set('visits', visits);
-    return { visits };
+    return { visits: await session.increment('visits') };
   }
 }

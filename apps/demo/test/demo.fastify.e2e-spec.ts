@@ -1,0 +1,4 @@
+import { describeDemoRoutes } from './support/demo-routes.behaviour.js';
+
+// The same suite on @nestjs/platform-fastify (PLATFORM=fastify).
+describeDemoRoutes('fastify');
