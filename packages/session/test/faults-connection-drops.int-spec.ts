@@ -95,4 +95,13 @@ describe('@tidykv/session when a connection drops after Redis ran an increment',
     expect(r.n).toBe('3');
     expect(r).toMatchObject({ status: 200, body: { n: 3 } });
   });
+
+  it('through an app-owned client that fails in-flight commands on a drop (maxRetriesPerRequest 0) the increment is applied once', async () => {
+    const r = await scenario(appOwned({ maxRetriesPerRequest: 0 }));
+    expect(r.killed).toBe(1);
+    expect(r.n).toBe('3');
+    // tidykv retries the guarded increment on the new connection with the same token: the script
+    // recognises it and replies with the first call's value.
+    expect(r).toMatchObject({ status: 200, body: { n: 3 } });
+  });
 });
