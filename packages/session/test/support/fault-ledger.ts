@@ -117,10 +117,13 @@ export interface Snapshot {
   readonly withoutTtl: string[];
 }
 
-/** Reads everything in the server (SCAN, so nothing is touched) and sorts it by the key layout. */
-export async function snapshot(probe: Redis, prefix: string): Promise<Snapshot> {
+/**
+ * Reads the keys matching `pattern` (SCAN, so nothing is touched; default every key, so that a
+ * key outside the prefix counts as a stranger) and sorts them by the key layout.
+ */
+export async function snapshot(probe: Redis, prefix: string, pattern = '*'): Promise<Snapshot> {
   const keys = new TidyKvKeys(prefix);
-  const all = await listKeys(probe, '*');
+  const all = await listKeys(probe, pattern);
   const sessions = new Map<string, StoredSessionView>();
   const indexes: Snapshot['indexes'] = [];
   const strangers: string[] = [];
