@@ -13,8 +13,8 @@ export interface RedisClusterOptions {
   nodeTimeoutMs?: number;
   /**
    * `cluster-require-full-coverage`: with `true` every node refuses every command (CLUSTERDOWN)
-   * while any slot has no live master; with `false` the other shards keep serving, as most
-   * production clusters are configured. Default: true.
+   * while any slot has no live master (Redis's own default); with `false` the other shards keep
+   * serving while one shard fails over. Default: true.
    */
   requireFullCoverage?: boolean;
 }
