@@ -79,6 +79,16 @@ class FaultController {
     return { ok: true };
   }
 
+  /** A login that saves inside the handler, answering the outcome and the new id. */
+  @Post('login-save')
+  @HttpCode(200)
+  async loginSave(@Session() s: HttpSession, @Body() body: { userId: string }): Promise<{ status: string; id: string | undefined }> {
+    s.regenerate();
+    s.set('userId', body.userId);
+    const o = await s.save();
+    return { status: o.status, id: s.id };
+  }
+
   /** Writes every body entry as an attribute; saved by the middleware when the response starts. */
   @Post('write')
   @HttpCode(200)
