@@ -162,7 +162,7 @@ describe.each([
   }, 60_000);
 
   it('while Redis is down every request answers 503 with a typed code within commandTimeoutMs plus a small margin', () => {
-    expect(o.whileDown.length).toBeGreaterThan(10);
+    expect(o.whileDown.length).toBeGreaterThanOrEqual(5);
     expect(o.whileDown.filter((a) => a.answer !== 'unavailable' && a.answer !== 'unknown').map((a) => `${a.status} ${a.code}`)).toEqual([]);
     expect(Math.max(...o.whileDown.map((a) => a.ms))).toBeLessThanOrEqual(COMMAND_TIMEOUT_MS + MARGIN_MS);
   });
