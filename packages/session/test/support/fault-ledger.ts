@@ -129,12 +129,17 @@ export async function snapshot(probe: Redis, prefix: string, pattern = '*'): Pro
   const strangers: string[] = [];
   const withoutTtl: string[] = [];
   for (const k of all) {
+    // Expired between the SCAN and the TYPE/PTTL that followed it.
+    if (k.type === 'none') continue;
     if (k.pttl === -1) withoutTtl.push(k.key);
     const parsed = k.key.startsWith(prefix) ? keys.parse(k.key) : undefined;
     if (parsed?.kind === 'session' && k.type === 'hash') {
-      sessions.set(parsed.id, { id: parsed.id, key: k.key, pttl: k.pttl, fields: await probe.hgetall(k.key) });
+      const fields = await probe.hgetall(k.key);
+      // Expired between the SCAN and this read: it is gone.
+      if (Object.keys(fields).length > 0) sessions.set(parsed.id, { id: parsed.id, key: k.key, pttl: k.pttl, fields });
     } else if (parsed?.kind === 'principal-index' && k.type === 'zset') {
       const flat = await probe.zrange(k.key, '0', '-1', 'WITHSCORES');
+      if (flat.length === 0) continue;
       const members: [string, number][] = [];
       for (let i = 0; i < flat.length; i += 2) members.push([flat[i], Number(flat[i + 1])]);
       indexes.push({ key: k.key, pttl: k.pttl, members });
