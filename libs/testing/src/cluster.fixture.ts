@@ -11,6 +11,20 @@ export interface RedisClusterOptions {
   replicasPerMaster?: number;
   /** Node timeout in ms; lower means faster automatic failover. Default: 2000. */
   nodeTimeoutMs?: number;
+  /**
+   * `cluster-require-full-coverage`: with `true` every node refuses every command (CLUSTERDOWN)
+   * while any slot has no live master (Redis's own default); with `false` the other shards keep
+   * serving while one shard fails over. Default: true.
+   */
+  requireFullCoverage?: boolean;
+}
+
+/** What {@link RedisTestCluster.killMaster} observed. */
+export interface MasterKillReport {
+  /** Index (in `nodes`) of the replica that took over. */
+  readonly promotedIndex: number;
+  /** From the kill until the replica reported itself master and every live node cluster_state:ok, ms. */
+  readonly promotedAfterMs: number;
 }
 
 /** One node of a {@link RedisTestCluster}. */
@@ -33,6 +47,12 @@ export interface RedisTestCluster {
   nodeClient(index: number): Redis;
   /** Promotes the replica of master `masterIndex` with CLUSTER FAILOVER and waits until it is master. */
   failover(masterIndex: number): Promise<void>;
+  /**
+   * Kills master `masterIndex` with SIGKILL (kill -9, no failover handshake) and waits until the
+   * cluster notices (node timeout), promotes its replica and every live node reports
+   * `cluster_state:ok`. The killed node stays down.
+   */
+  killMaster(masterIndex: number, timeoutMs?: number): Promise<MasterKillReport>;
   /** Stops every node and closes every client. */
   close(): Promise<void>;
 }
@@ -61,7 +81,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
             '--cluster-node-timeout', String(nodeTimeout),
             '--cluster-port', String(busPort),
             '--cluster-announce-ip', '127.0.0.1',
-            '--cluster-require-full-coverage', 'yes',
+            '--cluster-require-full-coverage', options.requireFullCoverage === false ? 'no' : 'yes',
           ],
         }),
       );
@@ -136,6 +156,24 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
         } finally {
           await closeClient(c);
         }
+      },
+      async killMaster(masterIndex, timeoutMs = 30_000) {
+        const replica = nodes.find((n) => n.role === 'replica' && n.masterIndex === masterIndex && n.process.running);
+        if (!replica) throw new Error(`master ${masterIndex} has no live replica: start the cluster with replicasPerMaster >= 1`);
+        const started = performance.now();
+        await nodes[masterIndex].process.kill();
+        const survivors = procs.filter((p) => p.running).map((p) => p.client({ maxRetriesPerRequest: 1 }));
+        const r = replica.process.client({ maxRetriesPerRequest: 1 });
+        try {
+          await waitFor(async () => ((await r.call('ROLE')) as unknown[])[0] === 'master', 'the replica to be promoted', timeoutMs);
+          await waitFor(async () => {
+            for (const c of survivors) if (!((await c.call('CLUSTER', 'INFO')) as string).includes('cluster_state:ok')) return false;
+            return true;
+          }, 'cluster_state:ok on every live node', timeoutMs);
+        } finally {
+          await Promise.all([...survivors, r].map(closeClient));
+        }
+        return { promotedIndex: nodes.indexOf(replica), promotedAfterMs: performance.now() - started };
       },
       async close() {
         await Promise.all([...clients].map(closeClient));

@@ -1,7 +1,7 @@
 export { startRedis } from './standalone.fixture.js';
 export type { RedisTestServer, RedisSource, StartRedisOptions } from './standalone.fixture.js';
 export { startRedisCluster } from './cluster.fixture.js';
-export type { RedisClusterOptions, RedisTestCluster, ClusterNode } from './cluster.fixture.js';
+export type { RedisClusterOptions, RedisTestCluster, ClusterNode, MasterKillReport } from './cluster.fixture.js';
 export { RedisProcess } from './redis-process.js';
 export type { RedisProcessOptions } from './redis-process.js';
 export { findRedisServerBinary, HOW_TO_GET_REDIS } from './redis-binary.js';
@@ -11,3 +11,5 @@ export { listKeys, dbSize, flushAll, eventually } from './keys.helper.js';
 export type { KeyInfo } from './keys.helper.js';
 export { startRedisSentinel } from './sentinel.fixture.js';
 export type { RedisTestSentinel } from './sentinel.fixture.js';
+export { pauseClients, debugSleep, connectionIds, killConnections, killConnectionsPeriodically } from './faults.helper.js';
+export type { RedisAddress, ConnectionKiller, ConnectionKillReport } from './faults.helper.js';

@@ -16,11 +16,23 @@ export interface RedisProcessOptions {
   args?: string[];
   /** Path of the binary. Default: {@link findRedisServerBinary}. */
   binary?: string;
+  /**
+   * What survives a crash: `'none'` keeps everything in memory only; `'aof'` turns on the
+   * append-only file with `appendfsync always`, so every acknowledged write survives a kill -9 and
+   * is loaded again by {@link RedisProcess.start}. Default: `'none'`.
+   */
+  persistence?: 'none' | 'aof';
+  /**
+   * Allows DEBUG from loopback clients (`--enable-debug-command local`; Redis 7 refuses DEBUG by
+   * default), for tests that block the server with DEBUG SLEEP. Default: false.
+   */
+  allowDebug?: boolean;
 }
 
 /**
- * One `redis-server` child process on loopback, with nothing persisted to disk.
- * It can be stopped and started again on the same port mid-test (to simulate an outage or a restart).
+ * One `redis-server` child process on loopback, with nothing persisted to disk unless asked
+ * (`persistence: 'aof'`). It can be stopped, or killed with SIGKILL, and started again on the same
+ * port mid-test (to simulate an outage, a crash or a restart).
  */
 export class RedisProcess {
   private child?: ChildProcess;
@@ -34,13 +46,22 @@ export class RedisProcess {
     private readonly dir: string,
   ) {}
 
+  /** Process id of the running server, or undefined while it is stopped. */
+  get pid(): number | undefined {
+    return this.running ? this.child?.pid : undefined;
+  }
+
   /** Spawns a server and resolves once it answers PING. */
   static async start(options: RedisProcessOptions = {}): Promise<RedisProcess> {
     const binary = options.binary ?? findRedisServerBinary();
     if (!binary) throw new Error(HOW_TO_GET_REDIS);
     const port = options.port ?? (await freePort());
     const dir = mkdtempSync(join(tmpdir(), 'tidykv-redis-'));
-    const proc = new RedisProcess('127.0.0.1', port, binary, options.args ?? [], dir);
+    const extra: string[] = [];
+    if (options.persistence === 'aof') extra.push('--appendonly', 'yes', '--appendfsync', 'always');
+    if (options.allowDebug) extra.push('--enable-debug-command', 'local');
+    // Later arguments win, so these override the in-memory defaults of start().
+    const proc = new RedisProcess('127.0.0.1', port, binary, [...extra, ...(options.args ?? [])], dir);
     await proc.start();
     return proc;
   }
@@ -92,6 +113,19 @@ export class RedisProcess {
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
     await exited;
     clearTimeout(timer);
+  }
+
+  /**
+   * Kills the server with SIGKILL (kill -9: no shutdown, no final save, sockets reset) and waits
+   * for it to exit. Clients stay open and reconnect once {@link start} brings it back, with
+   * whatever its persistence kept (nothing, or the append-only file).
+   */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || !this.running) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGKILL');
+    await exited;
   }
 
   /** Stops and starts the server: its memory, including the Lua script cache, is gone afterwards. */

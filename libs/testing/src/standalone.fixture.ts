@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { Redis, type RedisOptions } from 'ioredis';
 import { closeClient } from './internal/close-client.js';
-import { RedisProcess } from './redis-process.js';
+import { RedisProcess, type RedisProcessOptions } from './redis-process.js';
 import { findRedisServerBinary, HOW_TO_GET_REDIS } from './redis-binary.js';
 
 /** Where a test's Redis came from. */
@@ -17,7 +17,9 @@ export interface RedisTestServer {
   client(options?: RedisOptions): Redis;
   /** Makes the server unreachable until {@link start}: an outage. Not possible with `REDIS_URL`. */
   stop(): Promise<void>;
-  /** Brings a stopped server back on the same address, empty. */
+  /** Kills the server with SIGKILL (kill -9) until {@link start}: a crash. Process source only. */
+  kill(): Promise<void>;
+  /** Brings a stopped or killed server back on the same address, with what its persistence kept (by default nothing). */
   start(): Promise<void>;
   /** Stop then start: memory and the script cache are lost. */
   restart(): Promise<void>;
@@ -34,6 +36,10 @@ export interface StartRedisOptions {
    * that must stop, start or restart the server mid-test. Default: false.
    */
   own?: boolean;
+  /** See {@link RedisProcessOptions.persistence}; for a spawned process. Default: `'none'`. */
+  persistence?: 'none' | 'aof';
+  /** See {@link RedisProcessOptions.allowDebug}; for a spawned process. Default: false. */
+  allowDebug?: boolean;
 }
 
 /**
@@ -47,7 +53,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
   const url = process.env.REDIS_URL;
   if (url && !options.own) return fromUrl(url);
   if (!options.own && (await dockerReachable())) return fromContainer(options.args ?? []);
-  if (findRedisServerBinary()) return fromProcess(await RedisProcess.start({ args: options.args }));
+  if (findRedisServerBinary()) return fromProcess(await RedisProcess.start({ args: options.args, persistence: options.persistence, allowDebug: options.allowDebug }));
   throw new Error(HOW_TO_GET_REDIS);
 }
 
@@ -68,6 +74,7 @@ function fromUrl(url: string): RedisTestServer {
       return c;
     },
     stop: unsupported,
+    kill: unsupported,
     start: unsupported,
     restart: unsupported,
     async close() {
@@ -84,6 +91,7 @@ function fromProcess(proc: RedisProcess): RedisTestServer {
     url: proc.url,
     client: (o) => proc.client(o),
     stop: () => proc.stop(),
+    kill: () => proc.kill(),
     start: () => proc.start(),
     restart: () => proc.restart(),
     close: () => proc.close(),
@@ -127,6 +135,7 @@ async function fromContainer(args: string[]): Promise<RedisTestServer> {
     },
     // A restarted container may come back on another mapped port, so outages are process-only.
     stop: unsupported,
+    kill: unsupported,
     start: unsupported,
     restart: unsupported,
     async close() {

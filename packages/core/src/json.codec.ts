@@ -22,7 +22,8 @@ const DATE_TAG = '$d';
  * Rejects functions, symbols, bigints, NaN and Infinity, `undefined` inside arrays and sparse
  * arrays, cyclic or class-instance objects, Maps, Sets and symbol-keyed properties.
  * `undefined` object properties are dropped, as JSON does; `-0` decodes as `0`.
- * Decoding drops `__proto__` keys, so decoded data can never change a prototype.
+ * Decoding drops `__proto__` keys, so decoded data can never change a prototype; encoding refuses
+ * them, since they would not read back.
  */
 export const jsonCodec: Codec = Object.freeze({
   name: 'json',
@@ -93,6 +94,8 @@ function toJsonable(value: unknown, path: string, seen: Set<object>): unknown {
     for (const key of Object.keys(obj)) {
       const v = (obj as Record<string, unknown>)[key];
       if (v === undefined) continue;
+      // Decoding drops __proto__ keys (they could change a prototype), so one would not read back.
+      if (key === '__proto__') throw TidyKvCodecError.unsupported(`${path}.__proto__`, 'a "__proto__" key', 'Decoded data never gets one back (it could change a prototype); rename the key.');
       const stored = key.startsWith('$') ? `$${key}` : key;
       Object.defineProperty(out, stored, { value: toJsonable(v, `${path}.${key}`, seen), enumerable: true, writable: true, configurable: true });
     }

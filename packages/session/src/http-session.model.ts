@@ -459,9 +459,12 @@ export class HttpSession {
       return this.applied(await repository.rename(stored, newId, delta), 'regenerated', 'set');
     }
 
+    const requested = delta;
     delta = this.runtime.lazy.split(stored, delta);
     if (isEmptyDelta(delta)) {
-      const buffered = this.sets.size > 0 || this.dels.size > 0;
+      // Buffered only if the lazy buffer took something: a delete of an attribute the session does
+      // not have leaves an empty delta too, and nothing was buffered for it.
+      const buffered = !isEmptyDelta(requested);
       this.clearPending();
       return this.finish({ status: buffered ? 'buffered' : 'unchanged' });
     }

@@ -243,13 +243,16 @@ export class RedisSessionRepository implements SessionRepository {
     this.nearCache?.delete(id);
     const key = this.keys.session(id);
     const once = this.connection.resendsUnanswered;
+    // One token per increment, not per attempt: a retry after a dropped connection must be
+    // recognised as the same operation, or an increment Redis ran before the drop is run again.
+    const tokenKey = once ? this.keys.sessionOperation(id, randomBytes(12).toString('base64url')) : '';
     const reply = await this.run(
       'session increment',
       (c) =>
         once
           ? scripts.incrementAttributeOnce.run(c, {
               key,
-              tokenKey: this.keys.sessionOperation(id, randomBytes(12).toString('base64url')),
+              tokenKey,
               field: name,
               by,
               rememberMs: TOKEN_MEMORY_MS,

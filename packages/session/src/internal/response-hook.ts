@@ -129,7 +129,9 @@ const BODY_HEADERS = new Set(['content-length', 'content-type', 'content-encodin
  */
 function fail(req: IncomingMessage, res: ServerResponse, err: unknown, end: Fn, held: Record<string, unknown> | undefined, runtime: SessionRuntime): void {
   const status = isRedisFailure(err) ? 503 : 500;
-  logger.error(`Session save failed for ${req.method} ${req.url}: ${err instanceof Error ? err.message : String(err)}`);
+  // A Redis failure is an outage, which the connection logs once when it starts and once when it
+  // ends; a line per failed request would bury that (issue 10). Anything else is a bug: log it.
+  if (status === 500) logger.error(`Session save failed for ${req.method} ${req.url}: ${err instanceof Error ? err.message : String(err)}`);
   if (res.headersSent) {
     res.destroy(err instanceof Error ? err : undefined);
     return;
