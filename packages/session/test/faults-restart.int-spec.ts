@@ -95,11 +95,11 @@ async function killAndRestartUnderTraffic(persistence: 'aof' | 'none'): Promise<
     const fresh = new Agent(app.url);
     await attempt(afterwards, 0, fresh, 0, 'POST', '/f/login', { userId: 'late' }); // createSession
     await attempt(afterwards, 0, fresh, 1, 'POST', '/f/login', { userId: 'late' }); // renameSession
-    await attempt(afterwards, 0, fresh, 2, 'POST', '/f/write', { late: true }); // saveSession
+    await attempt(afterwards, 0, fresh, 2, 'POST', '/f/write', { late: true }); // saveSessionDelta
     await attempt(afterwards, 0, fresh, 3, 'POST', '/f/incr/visits'); // incrementAttribute
     await attempt(afterwards, 0, fresh, 4, 'GET', `/f/principal/${JSON.stringify('late')}`); // listPrincipalSessions
     await attempt(afterwards, 0, fresh, 5, 'POST', '/f/logout'); // destroySession
-    const shas = [lua.createSession, lua.renameSession, lua.saveSession, lua.incrementAttribute, lua.listPrincipalSessions, lua.destroySession].map((s) => s.sha1);
+    const shas = [lua.createSession, lua.renameSession, lua.saveSessionDelta, lua.incrementAttribute, lua.listPrincipalSessions, lua.destroySession].map((s) => s.sha1);
     const scriptsCached = (await probe.call('SCRIPT', 'EXISTS', ...shas)) as number[];
 
     const snap = await snapshot(probe, 'tkv:');
