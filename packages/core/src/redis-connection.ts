@@ -131,6 +131,9 @@ function ioredisCommon(o: CommonConnectionOptions): RedisOptions {
     enableAutoPipelining: false,
     autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 0,
+    // Reconnect quickly and keep trying every second at most: ioredis's default backoff grows to
+    // several seconds, during which requests keep failing although Redis is back.
+    retryStrategy: (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 5), 1000) + Math.floor(Math.random() * 50),
   };
   if (o.username !== undefined) out.username = o.username;
   if (o.password !== undefined) out.password = o.password;

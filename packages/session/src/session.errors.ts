@@ -1,4 +1,4 @@
-import { TidyKvError, TidyKvReply, TidyKvScriptError } from '@tidykv/core';
+import { describeValue, TidyKvError, TidyKvReply, TidyKvScriptError } from '@tidykv/core';
 
 /** Stable codes of the errors @tidykv/session raises (besides those of @tidykv/core). */
 export type SessionErrorCode = 'TIDYKV_SESSION_ATTRIBUTE' | 'TIDYKV_SESSION_STATE' | 'TIDYKV_SESSION_ID_TAKEN' | 'TIDYKV_SESSION_GONE';
@@ -15,7 +15,7 @@ export class TidyKvSessionError extends TidyKvError {
   static badAttributeName(name: unknown): TidyKvSessionError {
     return new TidyKvSessionError(
       'TIDYKV_SESSION_ATTRIBUTE',
-      `Invalid session attribute name ${JSON.stringify(name)}: use a non-empty string that does not start with "#" (reserved for session metadata).`,
+      `Invalid session attribute name ${describeValue(name)}: use a non-empty string that does not start with "#" (reserved for session metadata).`,
     );
   }
 
