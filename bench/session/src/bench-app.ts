@@ -9,6 +9,9 @@ import { Session, SessionModule, type HttpSession } from '@tidykv/session';
 import { RedisStore } from 'connect-redis';
 import session from 'express-session';
 import { Redis } from 'ioredis';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { INestApplication } from '@nestjs/common';
 
 const SECRET = 'bench-secret-bench-secret-bench-secret-00';
 
@@ -75,7 +78,7 @@ class IncumbentController {
   @Post('auth/login')
   @HttpCode(201)
   async login(@Req() req: Req, @Body() body: { userId: string }): Promise<{ userId: string }> {
-    await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(new Error('session regenerate failed', { cause: err })) : resolve())));
     req.session.userId = body.userId;
     return { userId: body.userId };
   }
@@ -144,6 +147,11 @@ class BenchModule {
   }
 }
 
+/** The port the app listens on (Nest types its HTTP server as `any`). */
+function portOf(app: INestApplication): number {
+  return ((app.getHttpServer() as Server).address() as AddressInfo).port;
+}
+
 function exitOnSignal(close: () => Promise<void>): void {
   const stop = (): void => void close().finally(() => process.exit(0));
   process.once('SIGTERM', stop);
@@ -156,7 +164,7 @@ async function main(): Promise<void> {
     const app = await NestFactory.create(BenchModule.bare(kind === 'bare-interceptor'), { logger: false });
     await app.listen(0, '127.0.0.1');
     exitOnSignal(() => app.close());
-    process.stdout.write(`${(app.getHttpServer().address() as { port: number }).port}\n`);
+    process.stdout.write(`${portOf(app)}\n`);
   } else if (kind === 'incumbent') {
     const app = await NestFactory.create(BenchModule.incumbent(), { logger: false });
     const client = new Redis(redisUrl);
@@ -174,7 +182,7 @@ async function main(): Promise<void> {
       await app.close();
       await client.quit();
     });
-    process.stdout.write(`${(app.getHttpServer().address() as { port: number }).port}\n`);
+    process.stdout.write(`${portOf(app)}\n`);
   } else {
     const app = await NestFactory.create(BenchModule.tidykv(redisUrl, kind), { logger: false });
     await app.listen(0, '127.0.0.1');
@@ -193,7 +201,7 @@ async function main(): Promise<void> {
       await app.close();
       for (const c of extra) c.disconnect();
     });
-    process.stdout.write(`${(app.getHttpServer().address() as { port: number }).port}\n`);
+    process.stdout.write(`${portOf(app)}\n`);
   }
 }
 
