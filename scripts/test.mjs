@@ -26,6 +26,7 @@ const STEPS = [
   { name: 'cycles', run: npm('lint:cycles'), check: true },
   { name: 'nest12', run: npm('test:unit') },
   { name: 'nest11', run: npm('test:nest11') },
+  { name: 'consumer', run: npm('test:consumer') },
 ];
 
 const only = process.argv.slice(2);
