@@ -4,9 +4,10 @@
 // out of a reply) that the compiler lets through.
 import js from '@eslint/js';
 import globals from 'globals';
+import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
-export default tseslint.config(
+export default defineConfig(
   {
     // Build output, installed toolchains, generated Lua modules; and the consumer suite's app
     // sources, which are compiled (and type-checked) inside the apps it generates, by their own

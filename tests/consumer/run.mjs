@@ -154,11 +154,9 @@ async function install(name, dir) {
 async function e2e(name, dir, env) {
   const app = APPS[name];
   const report = join(work, `${name}.e2e.json`);
-  const args =
-    app.runner === 'jest'
-      ? ['jest', '--config', './test/jest-e2e.json', '--json', `--outputFile=${report}`]
-      : ['vitest', 'run', '--config', './vitest.config.e2e.ts', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`];
-  const r = await run('npx', ['--no-install', ...args], { cwd: dir, env: { CI: 'true', FORCE_COLOR: '0', NO_COLOR: '1', ...env }, log: join(work, `${name}.e2e.log`) });
+  // The app's own `npm run test:e2e`, plus a machine-readable report.
+  const report_ = app.runner === 'jest' ? ['--json', `--outputFile=${report}`] : ['--reporter=default', '--reporter=json', `--outputFile.json=${report}`];
+  const r = await run('npm', ['run', 'test:e2e', '--', ...report_], { cwd: dir, env: { CI: 'true', FORCE_COLOR: '0', NO_COLOR: '1', ...env }, log: join(work, `${name}.e2e.log`) });
   let results;
   try {
     results = JSON.parse(readFileSync(report, 'utf8'));
