@@ -16,14 +16,18 @@
 // and are rewritten without it for the CommonJS apps, as `nest new` writes them); each app's own
 // files (package.json, tsconfig, test config) are in tests/consumer/<app>.
 //
-// Usage: node tests/consumer/run.mjs [app ...]    (TIDYKV_CONSUMER_KEEP=1 keeps the temp folder)
+// Usage: node tests/consumer/run.mjs [app ...] [--update-locks]
+//   (TIDYKV_CONSUMER_KEEP=1 keeps the temp folder; --update-locks rewrites each app's
+//   package-lock.json from a fresh resolution, after changing its package.json or the packages'
+//   dependencies)
 // Needs the packages built (npm run build) and redis-server on the PATH. Writes
 // .test-results/consumer.json for scripts/test-summary.mjs.
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -37,6 +41,8 @@ const APPS = {
 };
 
 const selected = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+// --update-locks: install afresh from package.json and write the lockfiles back to tests/consumer.
+const updateLocks = process.argv.includes('--update-locks');
 for (const a of selected) if (!APPS[a]) throw new Error(`unknown app ${a}; one of ${Object.keys(APPS).join(', ')}`);
 const apps = selected.length > 0 ? selected : Object.keys(APPS);
 
@@ -65,6 +71,17 @@ function run(cmd, args, { cwd, env, log, timeoutMs = 5 * 60_000 }) {
 
 const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
 const stripAnsi = (text) => text.replace(ANSI, '');
+/** A folder we may write to and run binaries from (native addons load from node_modules). */
+function isWritableDir(dir) {
+  try {
+    accessSync(dir, constants.W_OK);
+    const mount = readFileSync('/proc/mounts', 'utf8').split('\n').find((l) => l.split(' ')[1] === dir);
+    return statSync(dir).isDirectory() && mount !== undefined && !mount.split(' ')[3].split(',').includes('noexec');
+  } catch {
+    return false;
+  }
+}
+
 const tail = (text, n = 40) => stripAnsi(text).trim().split('\n').slice(-n).join('\n');
 
 function freePort() {
@@ -87,7 +104,10 @@ for (const p of PACKAGES) {
   }
 }
 
-const work = mkdtempSync(join(tmpdir(), 'tidykv-consumer-'));
+// Three node_modules trees of some 700 packages each: on tmpfs (RAM) when the machine has one,
+// installing and removing them is IO the disk is spared. TIDYKV_CONSUMER_DIR picks another parent.
+const parent = process.env.TIDYKV_CONSUMER_DIR ?? (isWritableDir('/dev/shm') ? '/dev/shm' : tmpdir());
+const work = mkdtempSync(join(parent, 'tidykv-consumer-'));
 const tarballs = join(work, 'tarballs');
 mkdirSync(tarballs);
 console.log(`consumer: working in ${work}`);
@@ -120,6 +140,7 @@ function layOut(name) {
   const app = APPS[name];
   const dir = join(work, name);
   cpSync(join(here, name), dir, { recursive: true });
+  if (updateLocks) rmSync(join(dir, 'package-lock.json'), { force: true });
   cpSync(join(here, 'app/src'), join(dir, 'src'), { recursive: true });
   mkdirSync(join(dir, 'test'), { recursive: true });
   for (const t of app.tests) cpSync(join(here, 'app/test', t), join(dir, 'test', t));
@@ -140,14 +161,34 @@ function layOut(name) {
   const pkg = JSON.parse(readFileSync(pkgFile, 'utf8'));
   // All four, so that npm takes @tidykv/core (a dependency of the others) from its tarball rather
   // than the registry. The app's code imports only session, repository and audit.
-  for (const p of PACKAGES) if (tarballOf[p]) pkg.dependencies[`@tidykv/${p}`] = `file:${tarballOf[p]}`;
+  for (const p of PACKAGES) if (tarballOf[p]) pkg.dependencies[`@tidykv/${p}`] = `file:../tarballs/${basename(tarballOf[p])}`;
   writeFileSync(pkgFile, `${JSON.stringify(pkg, null, 2)}\n`);
+  // The committed lockfile pins every transitive version, and lets npm skip resolving the tree
+  // (most of an install's time). The tarballs are rebuilt on every run: give npm their digests.
+  const lockFile = join(dir, 'package-lock.json');
+  if (existsSync(lockFile)) {
+    const lock = JSON.parse(readFileSync(lockFile, 'utf8'));
+    for (const p of PACKAGES) {
+      const entry = lock.packages?.[`node_modules/@tidykv/${p}`];
+      if (!entry || !tarballOf[p]) continue;
+      entry.resolved = `file:../tarballs/${basename(tarballOf[p])}`;
+      entry.integrity = `sha512-${createHash('sha512').update(readFileSync(tarballOf[p])).digest('base64')}`;
+    }
+    writeFileSync(lockFile, `${JSON.stringify(lock, null, 2)}\n`);
+  }
   return dir;
 }
 
 async function install(name, dir) {
   const r = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, log: join(work, `${name}.install.log`), timeoutMs: 8 * 60_000 });
   record(`${name}: npm install of the tarballs (${r.seconds.toFixed(0)} s)`, r.code === 0, r.code === 0 ? '' : tail(r.out));
+  if (r.code === 0 && updateLocks) {
+    // Lockfiles without the tarballs' digests, which change with every build.
+    const lock = JSON.parse(readFileSync(join(dir, 'package-lock.json'), 'utf8'));
+    for (const p of PACKAGES) delete lock.packages?.[`node_modules/@tidykv/${p}`]?.integrity;
+    writeFileSync(join(here, name, 'package-lock.json'), `${JSON.stringify(lock, null, 2)}\n`);
+    console.log(`consumer: updated tests/consumer/${name}/package-lock.json`);
+  }
   return r.code === 0;
 }
 
@@ -254,5 +295,9 @@ const results = join(root, '.test-results');
 mkdirSync(results, { recursive: true });
 writeFileSync(join(results, 'consumer.json'), JSON.stringify({ passed, failed: failed.length, skipped: 0 }));
 if (process.env.TIDYKV_CONSUMER_KEEP === '1') console.log(`consumer: kept ${work}`);
-else rmSync(work, { recursive: true, force: true });
+else {
+  const t = Date.now();
+  rmSync(work, { recursive: true, force: true });
+  console.log(`consumer: removed ${work} in ${((Date.now() - t) / 1000).toFixed(0)} s`);
+}
 process.exit(failed.length > 0 ? 1 : 0);
