@@ -19,11 +19,12 @@ const SECRET = 'bench-secret-bench-secret-bench-secret-00';
 // side pipelines, so one write is one command sent (a script counts once, its inner calls not at all).
 let redisWrites = 0;
 const redisPort = Number(new URL(process.argv[3] ?? 'redis://127.0.0.1:6379').port);
-const socketWrite = Socket.prototype.write;
+// Taken off the prototype to be called again with each socket as `this`.
+const socketWrite = Reflect.get(Socket.prototype, 'write') as (this: Socket, ...a: unknown[]) => boolean;
 Socket.prototype.write = function (this: Socket, ...args: unknown[]) {
   if (this.remotePort === redisPort) redisWrites++;
-  return (socketWrite as (...a: unknown[]) => boolean).apply(this, args);
-} as typeof Socket.prototype.write;
+  return socketWrite.apply(this, args);
+};
 
 /** The bench's own probe of the process: not part of any measured case. */
 @Controller('__bench')
