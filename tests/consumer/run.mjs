@@ -26,7 +26,6 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { createHash } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -56,11 +55,19 @@ function record(name, ok, detail = '') {
 function run(cmd, args, { cwd, env, log, timeoutMs = 5 * 60_000 }) {
   return new Promise((resolve) => {
     const started = Date.now();
-    const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group, so that a time-out ends npm and everything it started.
+    const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const timer = setTimeout(() => {
+      out += `\n[consumer: killed after ${timeoutMs / 1000} s]\n`;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }, timeoutMs);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (log) writeFileSync(log, out);
@@ -163,29 +170,25 @@ function layOut(name) {
   // than the registry. The app's code imports only session, repository and audit.
   for (const p of PACKAGES) if (tarballOf[p]) pkg.dependencies[`@tidykv/${p}`] = `file:../tarballs/${basename(tarballOf[p])}`;
   writeFileSync(pkgFile, `${JSON.stringify(pkg, null, 2)}\n`);
-  // The committed lockfile pins every transitive version, and lets npm skip resolving the tree
-  // (most of an install's time). The tarballs are rebuilt on every run: give npm their digests.
+  // The committed lockfile pins every third-party version and spares npm most of the resolving.
+  // It holds no @tidykv entry: npm reads each freshly packed tarball's own package.json, so a
+  // dependency a package gained since the lockfile was written is installed too.
   const lockFile = join(dir, 'package-lock.json');
-  if (existsSync(lockFile)) {
-    const lock = JSON.parse(readFileSync(lockFile, 'utf8'));
-    for (const p of PACKAGES) {
-      const entry = lock.packages?.[`node_modules/@tidykv/${p}`];
-      if (!entry || !tarballOf[p]) continue;
-      entry.resolved = `file:../tarballs/${basename(tarballOf[p])}`;
-      entry.integrity = `sha512-${createHash('sha512').update(readFileSync(tarballOf[p])).digest('base64')}`;
-    }
-    writeFileSync(lockFile, `${JSON.stringify(lock, null, 2)}\n`);
-  }
+  if (existsSync(lockFile)) writeFileSync(lockFile, `${JSON.stringify(withoutTidykv(JSON.parse(readFileSync(lockFile, 'utf8'))), null, 2)}\n`);
   return dir;
+}
+
+/** A lockfile without the @tidykv/* entries (their tarballs change with every build). */
+function withoutTidykv(lock) {
+  for (const key of Object.keys(lock.packages ?? {})) if (/(^|\/)node_modules\/@tidykv\//.test(key)) delete lock.packages[key];
+  return lock;
 }
 
 async function install(name, dir) {
   const r = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, log: join(work, `${name}.install.log`), timeoutMs: 8 * 60_000 });
   record(`${name}: npm install of the tarballs (${r.seconds.toFixed(0)} s)`, r.code === 0, r.code === 0 ? '' : tail(r.out));
   if (r.code === 0 && updateLocks) {
-    // Lockfiles without the tarballs' digests, which change with every build.
-    const lock = JSON.parse(readFileSync(join(dir, 'package-lock.json'), 'utf8'));
-    for (const p of PACKAGES) delete lock.packages?.[`node_modules/@tidykv/${p}`]?.integrity;
+    const lock = withoutTidykv(JSON.parse(readFileSync(join(dir, 'package-lock.json'), 'utf8')));
     writeFileSync(join(here, name, 'package-lock.json'), `${JSON.stringify(lock, null, 2)}\n`);
     console.log(`consumer: updated tests/consumer/${name}/package-lock.json`);
   }

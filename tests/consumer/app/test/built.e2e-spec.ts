@@ -19,6 +19,7 @@ describeScenario(`the built app (${process.env.E2E_START})`, async (redisUrl) =>
   return {
     server: url,
     close: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
       await exited;
