@@ -32,6 +32,10 @@ export default defineConfig(
       // Passing on an error caught from elsewhere is fine (only-throw-error allows it the same way);
       // a rejection with a string or a plain object is not.
       '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true }],
+      // An `async` method without `await` is how this code implements a Promise-returning
+      // interface synchronously (the in-memory session repository, Nest handlers, fakes in tests);
+      // the floating and misused promise rules catch the mistakes this one would.
+      '@typescript-eslint/require-await': 'off',
     },
   },
   {
