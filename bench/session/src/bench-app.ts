@@ -9,6 +9,9 @@ import { Session, SessionModule, type HttpSession } from '@tidykv/session';
 import { RedisStore } from 'connect-redis';
 import session from 'express-session';
 import { Redis } from 'ioredis';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { INestApplication } from '@nestjs/common';
 
 const SECRET = 'bench-secret-bench-secret-bench-secret-00';
 
@@ -16,11 +19,12 @@ const SECRET = 'bench-secret-bench-secret-bench-secret-00';
 // side pipelines, so one write is one command sent (a script counts once, its inner calls not at all).
 let redisWrites = 0;
 const redisPort = Number(new URL(process.argv[3] ?? 'redis://127.0.0.1:6379').port);
-const socketWrite = Socket.prototype.write;
+// Taken off the prototype to be called again with each socket as `this`.
+const socketWrite = Reflect.get(Socket.prototype, 'write') as (this: Socket, ...a: unknown[]) => boolean;
 Socket.prototype.write = function (this: Socket, ...args: unknown[]) {
   if (this.remotePort === redisPort) redisWrites++;
-  return (socketWrite as (...a: unknown[]) => boolean).apply(this, args);
-} as typeof Socket.prototype.write;
+  return socketWrite.apply(this, args);
+};
 
 /** The bench's own probe of the process: not part of any measured case. */
 @Controller('__bench')
@@ -75,7 +79,7 @@ class IncumbentController {
   @Post('auth/login')
   @HttpCode(201)
   async login(@Req() req: Req, @Body() body: { userId: string }): Promise<{ userId: string }> {
-    await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(new Error('session regenerate failed', { cause: err })) : resolve())));
     req.session.userId = body.userId;
     return { userId: body.userId };
   }
@@ -144,6 +148,11 @@ class BenchModule {
   }
 }
 
+/** The port the app listens on (Nest types its HTTP server as `any`). */
+function portOf(app: INestApplication): number {
+  return ((app.getHttpServer() as Server).address() as AddressInfo).port;
+}
+
 function exitOnSignal(close: () => Promise<void>): void {
   const stop = (): void => void close().finally(() => process.exit(0));
   process.once('SIGTERM', stop);
@@ -156,7 +165,7 @@ async function main(): Promise<void> {
     const app = await NestFactory.create(BenchModule.bare(kind === 'bare-interceptor'), { logger: false });
     await app.listen(0, '127.0.0.1');
     exitOnSignal(() => app.close());
-    process.stdout.write(`${(app.getHttpServer().address() as { port: number }).port}\n`);
+    process.stdout.write(`${portOf(app)}\n`);
   } else if (kind === 'incumbent') {
     const app = await NestFactory.create(BenchModule.incumbent(), { logger: false });
     const client = new Redis(redisUrl);
@@ -174,7 +183,7 @@ async function main(): Promise<void> {
       await app.close();
       await client.quit();
     });
-    process.stdout.write(`${(app.getHttpServer().address() as { port: number }).port}\n`);
+    process.stdout.write(`${portOf(app)}\n`);
   } else {
     const app = await NestFactory.create(BenchModule.tidykv(redisUrl, kind), { logger: false });
     await app.listen(0, '127.0.0.1');
@@ -193,7 +202,7 @@ async function main(): Promise<void> {
       await app.close();
       for (const c of extra) c.disconnect();
     });
-    process.stdout.write(`${(app.getHttpServer().address() as { port: number }).port}\n`);
+    process.stdout.write(`${portOf(app)}\n`);
   }
 }
 

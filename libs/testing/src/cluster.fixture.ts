@@ -89,7 +89,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     const admin = procs.map((p) => p.client({ maxRetriesPerRequest: 1 }));
     const ids = await Promise.all(admin.map((c) => c.call('CLUSTER', 'MYID') as Promise<string>));
     const busPorts = await Promise.all(
-      admin.map(async (c) => Number(((await c.config('GET', 'cluster-port')) as string[])[1])),
+      admin.map(async (c) => Number((await c.config('GET', 'cluster-port'))[1])),
     );
 
     const per = Math.floor(16384 / masters);

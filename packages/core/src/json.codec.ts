@@ -82,9 +82,9 @@ function toJsonable(value: unknown, path: string, seen: Set<object>): unknown {
       }
       return out;
     }
-    const proto = Object.getPrototypeOf(obj);
+    const proto = Object.getPrototypeOf(obj) as { constructor?: { name?: string } } | null;
     if (proto !== Object.prototype && proto !== null) {
-      const kind = `an instance of ${proto?.constructor?.name ?? 'an unknown class'}`;
+      const kind = `an instance of ${proto.constructor?.name ?? 'an unknown class'}`;
       throw TidyKvCodecError.unsupported(path, kind, 'Convert it to a plain object (or plug in a codec that knows the class).');
     }
     if (Object.getOwnPropertySymbols(obj).length > 0) {

@@ -9,7 +9,6 @@ import { DeadlineQueue } from './internal/deadline-queue.js';
 import { RedisUnavailableError, TidyKvConfigError, TidyKvOutcomeUnknownError } from './tidykv.errors.js';
 
 const KINDS = ['url', 'host', 'sentinels', 'cluster', 'client'] as const;
-type Kind = (typeof KINDS)[number];
 
 /**
  * Checks connection options before anything connects. Throws {@link TidyKvConfigError} naming the
@@ -29,7 +28,7 @@ export function validateConnectionOptions(options: unknown, path = 'connection')
       'Pass e.g. { url: "redis://localhost:6379" }, { cluster: { nodes: [...] } } or { client: existingIoredisClient }.',
     );
   }
-  const kind = given[0] as Kind;
+  const kind = given[0];
   switch (kind) {
     case 'url': {
       let url: URL | undefined;
@@ -85,7 +84,7 @@ export function validateConnectionOptions(options: unknown, path = 'connection')
     throw TidyKvConfigError.invalid(`${path}.db`, o.db, 'a non-negative integer');
   }
   for (const f of ['connectTimeoutMs', 'commandTimeoutMs'] as const) {
-    if (o[f] !== undefined && (typeof o[f] !== 'number' || !Number.isFinite(o[f]) || (o[f] as number) <= 0)) {
+    if (o[f] !== undefined && (typeof o[f] !== 'number' || !Number.isFinite(o[f]) || o[f] <= 0)) {
       throw TidyKvConfigError.invalid(`${path}.${f}`, o[f], 'a positive number of milliseconds');
     }
   }
@@ -295,12 +294,17 @@ export class RedisConnection {
       let sent = false;
       let settled = false;
       let lastError: unknown;
-      const finish = (err: unknown, value?: T): void => {
-        if (settled) return;
+      const settle = (): boolean => {
+        if (settled) return false;
         settled = true;
         entry.done = true;
-        if (err === undefined) resolve(value as T);
-        else reject(err);
+        return true;
+      };
+      const finish = (err: unknown): void => {
+        if (settle()) reject(err);
+      };
+      const succeed = (value: T): void => {
+        if (settle()) resolve(value);
       };
       const failure = (cause: unknown): Error =>
         options.write && sent ? new TidyKvOutcomeUnknownError(operation, cause) : new RedisUnavailableError(operation, cause);
@@ -331,7 +335,7 @@ export class RedisConnection {
         const wasSent = sent;
         sent = true;
         promise.then(
-          (value) => finish(undefined, value),
+          (value) => succeed(value),
           (err: unknown) => {
             if (settled) return;
             if (!isConnectionError(err)) {

@@ -113,9 +113,10 @@ export function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
   if (typeof value === 'function') return `a function${value.name ? ` (${value.name})` : ''}`;
   if (typeof value === 'symbol' || typeof value === 'bigint') return `${typeof value} ${String(value)}`;
-  if (value === null || typeof value !== 'object') return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (value === null || typeof value !== 'object') return 'null';
   if (Array.isArray(value)) return `an array of ${value.length}`;
-  const ctor = (value as object).constructor?.name;
+  const ctor = (value.constructor as { name?: string } | undefined)?.name;
   return ctor && ctor !== 'Object' ? `an instance of ${ctor}` : 'an object';
 }
 

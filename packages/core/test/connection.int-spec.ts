@@ -170,7 +170,7 @@ describe('validateConnectionOptions', () => {
     expect((err as Error).message).toMatch(message);
   });
 
-  it('accepts TLS, auth and db on a URL without connecting eagerly failing', async () => {
+  it('accepts TLS, auth and db on a URL without connecting eagerly failing', () => {
     const conn = RedisConnection.create({ url: 'rediss://user:pw@127.0.0.1:1/3', tls: { rejectUnauthorized: false }, redisOptions: { lazyConnect: true } });
     const opts = (conn.client as Redis).options;
     expect(opts.tls).toEqual({ rejectUnauthorized: false });
