@@ -13,3 +13,4 @@ export { startRedisSentinel } from './sentinel.fixture.js';
 export type { RedisTestSentinel } from './sentinel.fixture.js';
 export { pauseClients, debugSleep, connectionIds, killConnections, killConnectionsPeriodically } from './faults.helper.js';
 export type { RedisAddress, ConnectionKiller, ConnectionKillReport } from './faults.helper.js';
+export { appUrl } from './http.helper.js';

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { Redis, type RedisOptions } from 'ioredis';
 import { closeClient } from './internal/close-client.js';
-import { RedisProcess, type RedisProcessOptions } from './redis-process.js';
+import { RedisProcess } from './redis-process.js';
 import { findRedisServerBinary, HOW_TO_GET_REDIS } from './redis-binary.js';
 
 /** Where a test's Redis came from. */

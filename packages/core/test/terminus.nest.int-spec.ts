@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { HealthCheck, HealthCheckService, TerminusModule, type HealthCheckResult } from '@nestjs/terminus';
 import { RedisConnection, TidyKvConfigError } from '@tidykv/core';
 import { TidyKvHealthIndicator, registerTidyKvConnectionSource } from '@tidykv/core/terminus';
-import { readCommandStats, startRedis, type RedisTestServer } from '@tidykv/testing';
+import { appUrl, readCommandStats, startRedis, type RedisTestServer } from '@tidykv/testing';
 
 // Stand-ins for the providers where SessionModule and RepositoryModule keep their connections:
 // real connections to a real Redis, registered the way the packages' /terminus subpaths do it.
@@ -121,7 +121,7 @@ describe('TidyKvHealthIndicator', () => {
       await redis.stop();
       try {
         await app.listen(0, '127.0.0.1');
-        const res = await fetch(`http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}/health`);
+        const res = await fetch(`${appUrl(app)}/health`);
         expect(res.status).toBe(503);
         expect(await res.json()).toMatchObject({ status: 'error', error: { redis: { status: 'down', connections: { first: { status: 'down' } } } } });
       } finally {

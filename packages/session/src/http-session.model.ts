@@ -54,7 +54,7 @@ export class HttpSession {
   private regeneratePending = false;
   private dead: 'invalidated' | 'dropped' | undefined;
   private queue: Promise<unknown> = Promise.resolve();
-  private flushError: unknown;
+  private flushError: Error | undefined;
   private pendingFlushes = 0;
   private queued = 0;
   /**
@@ -331,7 +331,7 @@ export class HttpSession {
       this.queue = this.queue
         .then(() => this.saveNow())
         .catch((err: unknown) => {
-          this.flushError ??= err;
+          this.flushError ??= err instanceof Error ? err : new Error(String(err));
         })
         .finally(() => {
           this.pendingFlushes--;

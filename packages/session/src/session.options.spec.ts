@@ -44,7 +44,7 @@ describe('session options', () => {
   ])('reject %j naming %s', (patch, option) => {
     let err: unknown;
     try {
-      validateSessionOptions({ ...base, ...(patch as object) } as SessionModuleOptions);
+      validateSessionOptions({ ...base, ...(patch as object) });
     } catch (e) {
       err = e;
     }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, Injectable, Module, Post, UseGuards, type CanActivate, type DynamicModule, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Session, SessionAccessor, SessionModule, type HttpSession } from '@tidykv/session';
-import { startRedis, type RedisTestServer } from '@tidykv/testing';
+import { appUrl, startRedis, type RedisTestServer } from '@tidykv/testing';
 import { SESSION_RUNTIME } from '../src/session.constants.js';
 import type { SessionRuntime } from '../src/internal/session-runtime.js';
 import { Agent, SECRET } from './support/session-app.js';
@@ -59,7 +59,7 @@ describe('asyncContext', () => {
     const app = await NestFactory.create(AppModule.register(redis.url, withGuard, asyncContext), { logger: false, abortOnError: false });
     await app.listen(0, '127.0.0.1');
     apps.push(app);
-    return { app, url: `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}` };
+    return { app, url: appUrl(app) };
   };
   const active = (app: INestApplication): boolean => app.get<SessionRuntime>(SESSION_RUNTIME, { strict: false }).options.asyncContext;
 
@@ -98,7 +98,7 @@ describe('asyncContext', () => {
     const app = await NestFactory.create(AsyncModule, { logger: false, abortOnError: false });
     await app.listen(0, '127.0.0.1');
     apps.push(app);
-    const a = new Agent(`http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`);
+    const a = new Agent(appUrl(app));
     await a.post('/plain/login');
     expect((await a.get('/plain/me')).body).toEqual({ userId: 'u1' });
 

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { eventually, RedisProcess } from '@tidykv/testing';
 import { CapturingLogger, reportLine, startFaultApp } from './support/fault-app.js';
 import { Agent } from './support/session-app.js';
@@ -16,6 +16,8 @@ describe('@tidykv/session logs during an outage', () => {
 
   beforeAll(async () => {
     const redis = await RedisProcess.start();
+    // Put back exactly as they were; called with apply on their owners.
+    // eslint-disable-next-line @typescript-eslint/unbound-method
     const original = { error: console.error, warn: console.warn, log: console.log, stderr: process.stderr.write };
     const keep =
       (fn: (...a: unknown[]) => unknown) =>
@@ -29,7 +31,7 @@ describe('@tidykv/session logs during an outage', () => {
     process.stderr.write = ((chunk: unknown, ...rest: unknown[]) => {
       consoleLines.push(String(chunk));
       return (original.stderr as (...a: unknown[]) => boolean).call(process.stderr, chunk, ...rest);
-    }) as typeof process.stderr.write;
+    });
     try {
       const app = await startFaultApp({ connection: { url: redis.url, commandTimeoutMs: 300 }, nearCache: true }, { logger });
       try {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { eventually, RedisProcess } from '@tidykv/testing';
 import type { Redis } from 'ioredis';
 import * as lua from '../src/lua/scripts.generated.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { listKeys, startRedis, type RedisTestServer } from '@tidykv/testing';
-import { Agent, startExpressApp, type TestApp } from './support/session-app.js';
+import { Agent, startExpressApp } from './support/session-app.js';
 
 describe('@tidykv/session under faults', () => {
   let redis: RedisTestServer;

@@ -242,7 +242,9 @@ describe('@tidykv/session migration from express-session + connect-redis', () =>
       });
       const store = new RedisStore({ client: spy, prefix: 'sess:' });
       const destroy = (sid: string): Promise<number | undefined> =>
-        new Promise<void>((resolve, reject) => store.destroy(sid, (err?: unknown) => (err ? reject(err) : resolve()))).then(() => deleted.get(`sess:${sid}`));
+        new Promise<void>((resolve, reject) => {
+          void store.destroy(sid, (err?: unknown) => (err ? reject(err instanceof Error ? err : new Error('express-session failed', { cause: err })) : resolve()));
+        }).then(() => deleted.get(`sess:${sid}`));
       const outcomes = { logoutFirst: 0, migrationFirst: 0 };
       const violations: string[] = [];
       // The logout fires at a random moment within `window` ms of the migrating request; the window
@@ -425,7 +427,7 @@ describe('@tidykv/session migration from express-session + connect-redis', () =>
   describe('an old server saving the session while it is migrated', () => {
     // An app-owned client whose MGET (the migration's read) lets an old server save the legacy
     // session right after it, before the migration script runs: the compare-and-swap then fails.
-    async function racingApp(): Promise<{ app: RunningApp; arm(key: string, values: string[]): void }> {
+    async function racingApp(): Promise<{ app: RunningApp; arm: (key: string, values: string[]) => void }> {
       const client = redis.client({ enableOfflineQueue: true });
       const writer = redis.client();
       let pending: { key: string; values: string[] } | undefined;

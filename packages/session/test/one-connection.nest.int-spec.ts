@@ -3,7 +3,7 @@ import { Controller, Get, Module, Post } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EntityRepository, Id, Indexed, InjectRepository, RedisEntity, RepositoryModule } from '@tidykv/repository';
 import { createRedisClient, Session, SessionModule, type HttpSession } from '@tidykv/session';
-import { startRedis, type RedisTestServer } from '@tidykv/testing';
+import { appUrl, startRedis, type RedisTestServer } from '@tidykv/testing';
 import type { Redis } from 'ioredis';
 import { Agent, SECRET } from './support/session-app.js';
 
@@ -50,7 +50,7 @@ describe('one connection for SessionModule and RepositoryModule', () => {
     class AppModule {}
     const app = await NestFactory.create(AppModule, { logger: false, abortOnError: false });
     await app.listen(0, '127.0.0.1');
-    url = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
+    url = appUrl(app);
     close = () => app.close();
   });
   afterAll(async () => {

@@ -167,7 +167,7 @@ class Batch implements fc.AsyncCommand<Model, Real, true> {
             else {
               const ms = known(s, x);
               if (ms?.attrs.has(op.attr)) problems.push(`delete found no ${op.attr}, the model has it: ${describe(x)}`);
-              loaded.push([s as string, x.issue]);
+              loaded.push([s, x.issue]);
             }
           } else if (!(x.status === 200 && status === 'dropped')) problems.push(`unexpected answer: ${describe(x)}`);
           break;
@@ -205,7 +205,7 @@ class Batch implements fc.AsyncCommand<Model, Real, true> {
           else if (id !== s) problems.push(`unexpected id: ${describe(x)}`);
           else {
             const ms = known(s, x);
-            loaded.push([s as string, x.issue]);
+            loaded.push([s, x.issue]);
             // Attributes no other request of this batch changed must read as the model has them.
             const seen = (body?.attributes ?? {}) as Record<string, unknown>;
             for (const a of new Set([...Object.keys(seen), ...(ms?.attrs.keys() ?? [])])) {

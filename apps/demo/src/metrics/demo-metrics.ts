@@ -1,6 +1,6 @@
 import { metrics } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
-import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 
 /**
  * The OpenTelemetry SDK of the demo: a meter provider whose reader renders Prometheus text for
@@ -21,7 +21,7 @@ export class DemoMetrics {
     // No server of its own: the app serves the text on its own port, under /metrics.
     const reader = new PrometheusExporter({ preventServerStart: true });
     // The exporter pins its own copy of sdk-metrics; the reader interface is the same across the two.
-    const provider = new MeterProvider({ readers: [reader as unknown as MetricReader] });
+    const provider = new MeterProvider({ readers: [reader] });
     if (!metrics.setGlobalMeterProvider(provider)) {
       throw new Error('A global OpenTelemetry meter provider is already installed; DemoMetrics.install() must run once, before anything else installs one.');
     }

@@ -38,11 +38,12 @@ export class ConnectionFaultProxy {
   ) {}
 
   static async start(target: { host: string; port: number }): Promise<ConnectionFaultProxy> {
-    let proxy: ConnectionFaultProxy | undefined;
-    const server = createServer((client) => proxy?.accept(client, target));
+    // The server needs the proxy to accept connections and the proxy needs the server's port.
+    const ref: { proxy?: ConnectionFaultProxy } = {};
+    const server = createServer((client) => ref.proxy?.accept(client, target));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    proxy = new ConnectionFaultProxy(server, (server.address() as { port: number }).port);
-    return proxy;
+    ref.proxy = new ConnectionFaultProxy(server, (server.address() as { port: number }).port);
+    return ref.proxy;
   }
 
   get url(): string {

@@ -1,5 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
-import { startRedis, type RedisTestServer } from '@tidykv/testing';
+import { appUrl, startRedis, type RedisTestServer } from '@tidykv/testing';
 import type { Redis } from 'ioredis';
 import { createDemoApp } from '../../src/create-demo-app.js';
 import { readDemoConfig, type DemoPlatform } from '../../src/demo.config.js';
@@ -33,7 +33,7 @@ export async function startDemo(platform: DemoPlatform, env: Record<string, stri
     const config = readDemoConfig({ SESSION_SECRETS: TEST_SECRET, PLATFORM: platform, ...env });
     app = await createDemoApp({ ...config, redisUrl: proxy?.url ?? redis.url, metrics: options.metrics }, { platform: config.platform, logger: false });
     await app.listen(0, '127.0.0.1');
-    const base = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
+    const base = appUrl(app);
     const started = app;
     return {
       platform,

@@ -71,7 +71,7 @@ const base: SessionModuleOptions = { connection: { url: 'redis://localhost:6379'
 
 function configError(options: Partial<SessionModuleOptions>): TidyKvConfigError {
   try {
-    validateSessionOptions({ ...base, ...options } as SessionModuleOptions);
+    validateSessionOptions({ ...base, ...options });
   } catch (err) {
     if (err instanceof TidyKvConfigError) return err;
     throw err;

@@ -26,6 +26,8 @@ const logger = new Logger('SessionModule');
  * half-save); a logout already done still clears the cookie.
  */
 export function saveBeforeResponse(req: IncomingMessage, res: ServerResponse, session: HttpSession, runtime: SessionRuntime): void {
+  // Kept unbound on purpose: they are put back as they were, and always called with apply(res).
+  // eslint-disable-next-line @typescript-eslint/unbound-method
   const original: Record<Method, Fn> = { writeHead: res.writeHead as Fn, write: res.write as Fn, end: res.end as Fn };
   const target = res as unknown as Record<Method, Fn>;
   const restore = (): void => {

@@ -1,7 +1,7 @@
 import type { IdleChange, SessionDelta } from './session-repository.js';
 
 /** A delta that changes nothing. */
-export const EMPTY_DELTA: SessionDelta = Object.freeze({ sets: new Map<string, string>(), dels: new Set<string>(), idle: 'keep' as IdleChange });
+export const EMPTY_DELTA: SessionDelta = Object.freeze({ sets: new Map<string, string>(), dels: new Set<string>(), idle: 'keep' });
 
 /** True when `delta` writes nothing. */
 export function isEmptyDelta(delta: SessionDelta): boolean {

@@ -20,7 +20,7 @@ class LegacyController {
   @Post('auth/login')
   @HttpCode(200)
   async login(@Req() req: LegacyReq, @Body() body: { userId: string }): Promise<{ userId: string }> {
-    await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) => req.session.regenerate((err) => (err ? reject(err instanceof Error ? err : new Error('express-session failed', { cause: err })) : resolve())));
     req.session.userId = body.userId;
     return { userId: body.userId };
   }
@@ -43,7 +43,7 @@ class LegacyController {
   @Post('auth/logout')
   @HttpCode(204)
   async logout(@Req() req: LegacyReq): Promise<void> {
-    await new Promise<void>((resolve, reject) => req.session.destroy((err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) => req.session.destroy((err) => (err ? reject(err instanceof Error ? err : new Error('express-session failed', { cause: err })) : resolve())));
   }
 }
 
