@@ -206,6 +206,11 @@ export class RedisConnection {
   private outageErrors = 0;
   /** Operations waiting for the connection, woken together by one 'ready' listener. */
   private readonly readyWaiters = new Set<() => void>();
+  /** Operations issued and not settled yet (see {@link drain}). */
+  private inflight = 0;
+  private drainWaiters: (() => void)[] = [];
+  /** The socket corked until the next turn of the event loop, if any (see {@link batch}). */
+  private corked: { uncork(): void } | undefined;
 
   private constructor(
     /** The ioredis client or Cluster. */
@@ -294,10 +299,16 @@ export class RedisConnection {
       let sent = false;
       let settled = false;
       let lastError: unknown;
+      this.inflight++;
       const settle = (): boolean => {
         if (settled) return false;
         settled = true;
         entry.done = true;
+        if (--this.inflight === 0 && this.drainWaiters.length > 0) {
+          const waiters = this.drainWaiters;
+          this.drainWaiters = [];
+          for (const w of waiters) w();
+        }
         return true;
       };
       const finish = (err: unknown): void => {
@@ -327,6 +338,7 @@ export class RedisConnection {
         }
         let promise: Promise<T>;
         try {
+          this.batch();
           promise = fn(this.client);
         } catch (err) {
           finish(err);
@@ -356,6 +368,31 @@ export class RedisConnection {
         );
       };
       attempt();
+    });
+  }
+
+  /** Resolves once every operation issued so far has settled (shutdown: let saves finish). */
+  drain(): Promise<void> {
+    if (this.inflight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /**
+   * Coalesces the commands issued during one turn of the event loop into one socket write, as
+   * ioredis auto-pipelining does, but without its queue: a command is handed to the socket the
+   * moment it is issued (so it counts as sent, and nothing waits behind a pipeline in flight to be
+   * sent after its deadline); only the syscall is deferred to the end of the turn. Fewer writes
+   * means less CPU in the app and in Redis. Only for standalone/Sentinel connections tidykv owns.
+   */
+  private batch(): void {
+    if (this.corked || !this.owned || this.isCluster) return;
+    const stream = (this.client as unknown as { stream?: { cork(): void; uncork(): void; writable?: boolean } }).stream;
+    if (!stream || typeof stream.cork !== 'function' || stream.writable === false) return;
+    stream.cork();
+    this.corked = stream;
+    setImmediate(() => {
+      this.corked = undefined;
+      stream.uncork();
     });
   }
 

@@ -31,9 +31,6 @@ export class RedisSessionRepository implements SessionRepository {
   /** @internal Also read by the legacy migration, which arms a migrated session's first touch. */
   readonly schedule: TouchSchedule;
   private readonly pf: string;
-  /** Commands in flight; shutdown waits until it is back to 0. */
-  private inflight = 0;
-  private idleWaiters: (() => void)[] = [];
 
   constructor(
     private readonly options: ResolvedSessionOptions,
@@ -64,24 +61,15 @@ export class RedisSessionRepository implements SessionRepository {
     for (const s of scripts.SESSION_SCRIPTS) s.attach(this.connection.client);
   }
 
-  /** @internal Every command of the repository (and of the legacy migration): one deadline, counted for {@link drain}. */
+  /** @internal Runs one operation on the session connection (one deadline, typed failures). */
   run<T>(operation: string, fn: (c: Redis | Cluster) => Promise<T>, options: RunOptions): Promise<T> {
-    this.inflight++;
-    return this.connection.run(operation, fn, options).finally(() => this.settled());
+    return this.connection.run(operation, fn, options);
   }
 
-  private settled(): void {
-    if (--this.inflight === 0 && this.idleWaiters.length > 0) {
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const w of waiters) w();
-    }
-  }
-
-  /** Waits for every command in flight (shutdown). */
-  drain(): Promise<void> {
-    if (this.inflight === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  /** Waits for every operation in flight (shutdown). */
+  async drain(): Promise<void> {
+    await this.connection.drain();
+    if (this.connection !== this.main) await this.main.drain();
   }
 
   private timeouts(): scripts.Timeouts {
@@ -101,37 +89,41 @@ export class RedisSessionRepository implements SessionRepository {
    * One command: a near-cache hit costs none; a plain HGETALL when this process knows no touch is
    * due; otherwise the load script, which touches in the same step.
    */
-  async load(id: string): Promise<LoadResult | undefined> {
+  load(id: string): Promise<LoadResult | undefined> {
     const cache = this.nearCache;
     const touchDue = this.schedule.isDue(id);
     if (cache && !touchDue) {
       const hit = cache.get(id);
-      if (hit) return { session: hit, touchedTtlMs: undefined };
+      if (hit) return Promise.resolve({ session: hit, touchedTtlMs: undefined });
     }
     const epoch = cache?.epoch ?? 0;
     const key = this.keys.session(id);
+    // Plain .then chains rather than async/await: the read path runs on every request, and each
+    // promise costs more once AsyncLocalStorage is on.
     if (!touchDue) {
-      const hash = await this.run('session load', (c) => c.hgetall(key), READ);
-      const entries = Object.entries(hash);
-      if (entries.length === 0) return this.gone(id);
-      const session = toStoredSession(id, entries);
-      cache?.set(id, session, epoch);
-      return { session, touchedTtlMs: undefined };
+      return this.run('session load', (c) => c.hgetall(key), READ).then((hash) => {
+        const entries = Object.entries(hash);
+        if (entries.length === 0) return this.gone(id);
+        const session = toStoredSession(id, entries);
+        cache?.set(id, session, epoch);
+        return { session, touchedTtlMs: undefined };
+      });
     }
-    const reply = await this.run(
+    return this.run(
       'session load',
       (c) => scripts.loadSession.run(c, { key, index: this.indexKey(id), timeouts: this.timeouts(), touchMs: this.options.touchIntervalMs, principalField: this.pf, id }),
       // The load script's touch is idempotent: lastAccessedAt only moves forwards.
       IDEMPOTENT_WRITE,
-    );
-    if (mapSessionReply('loadSession', reply) !== 'ok') return this.gone(id);
-    const arr = reply as unknown[];
-    const session = toStoredSession(id, flatPairs(arr, 2));
-    const ttl = Number(arr[1]);
-    this.schedule.observe(id, Number(arr[0]), session.lastAccessedAt, this.schedule.intervalFor(session.idleTimeoutMs));
-    // A touch writes the key, which would come back as an invalidation: only cache untouched reads.
-    if (ttl === 0) cache?.set(id, session, epoch);
-    return { session, touchedTtlMs: ttl > 0 ? ttl : undefined };
+    ).then((reply) => {
+      if (mapSessionReply('loadSession', reply) !== 'ok') return this.gone(id);
+      const arr = reply as unknown[];
+      const session = toStoredSession(id, flatPairs(arr, 2));
+      const ttl = Number(arr[1]);
+      this.schedule.observe(id, Number(arr[0]), session.lastAccessedAt, this.schedule.intervalFor(session.idleTimeoutMs));
+      // A touch writes the key, which would come back as an invalidation: only cache untouched reads.
+      if (ttl === 0) cache?.set(id, session, epoch);
+      return { session, touchedTtlMs: ttl > 0 ? ttl : undefined };
+    });
   }
 
   private gone(id: string): undefined {
