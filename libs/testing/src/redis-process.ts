@@ -94,6 +94,18 @@ export class RedisProcess {
     clearTimeout(timer);
   }
 
+  /**
+   * Kills the server with SIGKILL (`kill -9`: no shutdown, no goodbye to clients or to a
+   * cluster's other nodes) and waits for it to exit. {@link start} brings it back, empty.
+   */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || !this.running) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
   /** Stops and starts the server: its memory, including the Lua script cache, is gone afterwards. */
   async restart(): Promise<void> {
     await this.stop();
