@@ -1,6 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { TidyKvConfigError } from '@tidykv/core';
-import type { EntityClass } from './internal/entity-metadata.js';
+import type { EntityClass } from './entity.types.js';
 
 const tokens = new WeakMap<Function, symbol>();
 

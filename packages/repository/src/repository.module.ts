@@ -1,9 +1,9 @@
-import { Module, type DynamicModule, type OnApplicationShutdown, type Provider } from '@nestjs/common';
-import { Inject } from '@nestjs/common';
+import { Inject, Logger, Module, type DynamicModule, type OnApplicationShutdown, type Provider } from '@nestjs/common';
 import { TidyKvConfigError } from '@tidykv/core';
 import { EntityRepository } from './entity.repository.js';
 import { getRepositoryToken } from './inject-repository.decorator.js';
-import { getEntityMetadata, type EntityClass } from './internal/entity-metadata.js';
+import type { EntityClass } from './entity.types.js';
+import { getEntityMetadata } from './internal/entity-metadata.js';
 import { REPOSITORY_CONTEXT, REPOSITORY_MODULE_OPTIONS } from './repository.constants.js';
 import { RepositoryContext, type RepositoryClass } from './repository-context.service.js';
 import { RepositoryConfigurableModule } from './repository.module-definition.js';
@@ -44,7 +44,7 @@ class RepositoryFeatureModule {}
     {
       provide: REPOSITORY_CONTEXT,
       inject: [REPOSITORY_MODULE_OPTIONS],
-      useFactory: (options: RepositoryModuleOptions) => RepositoryContext.create(options),
+      useFactory: (options: RepositoryModuleOptions) => RepositoryContext.create(options, { logger: new Logger('TidyKvRepository') }),
     },
     RepositoryLifecycle,
   ],

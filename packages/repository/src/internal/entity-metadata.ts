@@ -1,5 +1,6 @@
-import type { EntityClass } from '../entity.decorator.js';
-import { EntityMetadataError } from '../repository.errors.js';
+import { RESERVED_KEYSPACES } from '@tidykv/core';
+import type { EntityClass } from '../entity.types.js';
+import { TidyKvEntityMetadataError as EntityMetadataError } from '../repository.errors.js';
 
 export type { EntityClass };
 
@@ -14,7 +15,11 @@ export interface EntityMetadata {
   readonly ttlProperty: string | undefined;
   /** `@Indexed` properties, in declaration order (the order of index blocks in the scripts). */
   readonly indexed: readonly string[];
-  /** Properties declared through tidykv decorators other than `@Id` (`@Field`, `@Indexed`, `@TimeToLive`). */
+  /**
+   * Properties declared through tidykv decorators other than `@Id` (`@Field`, `@Indexed`,
+   * `@TimeToLive`): always stored when defined, and read strictly (a value that does not decode
+   * is an error, not foreign data).
+   */
   readonly declared: readonly string[];
 }
 
@@ -108,6 +113,7 @@ export function sealEntity(target: Function, keyspace: unknown, ttl: unknown): v
       'a name of 1-64 characters from [A-Za-z0-9_.-], e.g. "refresh-token"',
     );
   }
+  if (RESERVED_KEYSPACES.includes(keyspace)) throw EntityMetadataError.reservedKeyspace(name, keyspace, RESERVED_KEYSPACES);
   if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0)) {
     throw EntityMetadataError.invalidOption(name, 'ttl', String(ttl), 'a positive number of seconds, or no ttl for entities that live until deleted');
   }
@@ -125,7 +131,7 @@ export function sealEntity(target: Function, keyspace: unknown, ttl: unknown): v
   });
 }
 
-/** The sealed metadata of `entity`; throws {@link EntityMetadataError} for a class without `@RedisEntity`. */
+/** The sealed metadata of `entity`; throws {@link TidyKvEntityMetadataError} for a class without `@RedisEntity`. */
 export function getEntityMetadata(entity: Function): EntityMetadata {
   const m = sealed.get(entity);
   if (!m) throw EntityMetadataError.notAnEntity(entity?.name || String(entity));

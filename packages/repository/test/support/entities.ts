@@ -66,3 +66,10 @@ export class VerificationCode {
 export function make<T extends object>(cls: new (...a: never[]) => T, props: Partial<T>): T {
   return Object.assign(Object.create(cls.prototype) as T, props);
 }
+
+/** A TTL and no @Indexed: the entity whose save is a single RESTORE. */
+@RedisEntity({ keyspace: 'otp', ttl: 30 })
+export class VerificationCodeWithoutIndex {
+  @Id() id!: string;
+  code!: string;
+}
