@@ -24,6 +24,8 @@ describe('repository Lua scripts', () => {
     await entityScripts.save.run(redis, { hash: 'warm', id: 'w', ttlMs: 0, blocks: [], pairs: ['a', '1'] });
     await entityScripts.update.run(redis, { hash: 'warm', id: 'w', ttl: 'keep', blocks: [], pairs: [], removed: [] });
     await entityScripts.deleteMany.run(redis, []);
+    await entityScripts.saveFields.run(redis, { hash: 'warm', ttlMs: 0, pairs: ['a', '1'] });
+    await entityScripts.updateFields.run(redis, { hash: 'warm', pairs: ['a', '2'], removed: [] });
     await entityScripts.setIndexEntry.run(redis, { index: 'warm-idx', id: 'w', score: 'del' });
   });
   afterAll(() => server.close());
@@ -82,30 +84,6 @@ describe('repository Lua scripts', () => {
       for (const [, , pttl] of k) near(pttl, 5000);
     });
 
-    it('without blocks and with TTL 0 keeps the hash\'s TTL with HSET + HLEN only', async () => {
-      await redis.hset(H, 'a', '1', 'b', '2');
-      await redis.pexpire(H, 7000);
-      const { result: r, counts } = await countCommands(redis, () => save(0, [], ['a', '3', 'b', '4']));
-      expect(r).toEqual([1, -1]);
-      expect(await redis.hgetall(H)).toEqual({ a: '3', b: '4' });
-      near(await redis.pttl(H), 7000);
-      expect(counts).toEqual({ evalsha: 1, hset: 1, hlen: 1 });
-    });
-
-    it('removes the fields the new entity no longer has, keeping the TTL throughout', async () => {
-      await redis.hset(H, 'a', '1', 'gone', '2', 'also', '3');
-      await redis.pexpire(H, 7000);
-      const { counts } = await countCommands(redis, () => save(0, [], ['a', '9', 'new', '1']));
-      expect(await redis.hgetall(H)).toEqual({ a: '9', new: '1' });
-      near(await redis.pttl(H), 7000);
-      expect(counts).toEqual({ evalsha: 1, hset: 1, hlen: 1, hkeys: 1, hdel: 1 });
-    });
-
-    it('creates an entity without TTL when none is given and it had none', async () => {
-      await save(0, [], ['a', '1']);
-      expect(await redis.pttl(H)).toBe(-1);
-    });
-
     it('replaces a key of another type (another program\'s data) instead of failing', async () => {
       await redis.set(H, 'not a hash', 'PX', 6000);
       const r = await save(0, [block('"a"', IA, '', undefined)], ['u', '"a"']);
@@ -124,9 +102,52 @@ describe('repository Lua scripts', () => {
     });
   });
 
-  describe('updateEntity', () => {
+  describe('saveFields', () => {
+    const saveFields = (ttlMs: number, pairs: string[]) => entityScripts.saveFields.run(redis, { hash: H, ttlMs, pairs });
+
+    it('with TTL 0 keeps the hash\'s TTL with HSET + HLEN only', async () => {
+      await redis.hset(H, 'a', '1', 'b', '2');
+      await redis.pexpire(H, 7000);
+      const { result, counts } = await countCommands(redis, () => saveFields(0, ['a', '3', 'b', '4']));
+      expect(result).toBe(1);
+      expect(await redis.hgetall(H)).toEqual({ a: '3', b: '4' });
+      near(await redis.pttl(H), 7000);
+      expect(counts).toEqual({ evalsha: 1, hset: 1, hlen: 1 });
+    });
+
+    it('with a TTL sets it with one PEXPIRE', async () => {
+      const { counts } = await countCommands(redis, () => saveFields(5000, ['a', '1']));
+      near(await redis.pttl(H), 5000);
+      expect(counts).toEqual({ evalsha: 1, hset: 1, hlen: 1, pexpire: 1 });
+    });
+
+    it('removes the fields the new entity no longer has, keeping the TTL throughout', async () => {
+      await redis.hset(H, 'a', '1', 'gone', '2', 'also', '3');
+      await redis.pexpire(H, 7000);
+      const { counts } = await countCommands(redis, () => saveFields(0, ['a', '9', 'new', '1']));
+      expect(await redis.hgetall(H)).toEqual({ a: '9', new: '1' });
+      near(await redis.pttl(H), 7000);
+      expect(counts).toEqual({ evalsha: 1, hset: 1, hlen: 1, hkeys: 1, hdel: 1 });
+    });
+
+    it('creates an entity without TTL when none is given and it had none', async () => {
+      await saveFields(0, ['a', '1']);
+      expect(await redis.pttl(H)).toBe(-1);
+    });
+
+    it('replaces a key of another type (another program\'s data), keeping its TTL', async () => {
+      await redis.set(H, 'not a hash', 'PX', 6000);
+      await saveFields(0, ['a', '1']);
+      expect(await redis.hgetall(H)).toEqual({ a: '1' });
+      near(await redis.pttl(H), 6000);
+    });
+  });
+
+  describe('updateFields', () => {
+    const updateFields = (pairs: string[], removed: string[] = []) => entityScripts.updateFields.run(redis, { hash: H, pairs, removed });
+
     it('never creates a hash, answering GONE after one EXISTS', async () => {
-      const { result, counts } = await countCommands(redis, () => update('keep', [], ['x', '1']));
+      const { result, counts } = await countCommands(redis, () => updateFields(['x', '1']));
       expect(result).toEqual([TidyKvReply.Gone, -1]);
       expect(await keys()).toEqual([]);
       expect(counts).toEqual({ evalsha: 1, exists: 1 });
@@ -135,7 +156,7 @@ describe('repository Lua scripts', () => {
     it('sets fields of an existing hash with EXISTS + HSET and keeps its TTL', async () => {
       await redis.hset(H, 'x', '1', 'y', '2');
       await redis.pexpire(H, 4000);
-      const { result, counts } = await countCommands(redis, () => update('keep', [], ['x', '9']));
+      const { result, counts } = await countCommands(redis, () => updateFields(['x', '9']));
       expect(result).toEqual([1, -1]);
       expect(await redis.hgetall(H)).toEqual({ x: '9', y: '2' });
       near(await redis.pttl(H), 4000);
@@ -144,7 +165,7 @@ describe('repository Lua scripts', () => {
 
     it('removes fields with one HDEL when it also sets some', async () => {
       await redis.hset(H, 'x', '1', 'y', '2');
-      const { counts } = await countCommands(redis, () => update('keep', [], ['x', '9'], ['y']));
+      const { counts } = await countCommands(redis, () => updateFields(['x', '9'], ['y']));
       expect(await redis.hgetall(H)).toEqual({ x: '9' });
       expect(counts).toEqual({ evalsha: 1, exists: 1, hset: 1, hdel: 1 });
     });
@@ -152,9 +173,27 @@ describe('repository Lua scripts', () => {
     it('keeps the key and its TTL through a marker field when every field is removed', async () => {
       await redis.hset(H, 'x', '1');
       await redis.pexpire(H, 3000);
-      await update('keep', [], [], ['x']);
+      await updateFields([], ['x']);
       expect(await redis.hgetall(H)).toEqual({ '@': '1' });
       near(await redis.pttl(H), 3000);
+    });
+  });
+
+  describe('updateEntity', () => {
+    it('never creates a hash: a TTL change of a missing entity answers GONE after one PTTL', async () => {
+      const { result, counts } = await countCommands(redis, () => update(1000, [block('"a"', IA, '"a"', IA)], []));
+      expect(result).toEqual([TidyKvReply.Gone, -1]);
+      expect(await keys()).toEqual([]);
+      expect(counts).toEqual({ evalsha: 1, pttl: 1 });
+    });
+
+    it('persists an entity without blocks with PTTL + PERSIST', async () => {
+      await redis.hset(H, 'x', '1');
+      await redis.pexpire(H, 4000);
+      const { result, counts } = await countCommands(redis, () => update('persist', [], []));
+      expect(result).toEqual([1, -1]);
+      expect(await redis.pttl(H)).toBe(-1);
+      expect(counts).toEqual({ evalsha: 1, pttl: 1, persist: 1 });
     });
 
     it('re-scores the entries to +inf on persist, and the index key loses its TTL with the entity', async () => {

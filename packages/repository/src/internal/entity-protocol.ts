@@ -5,7 +5,7 @@ import { entityWriteOutcome, TidyKvEntityConflictError, type EntityWriteOutcome 
 import type { EncodedEntity, EncodedPatch, EntityCodec } from './entity-codec.js';
 import type { EntityMetadata } from './entity-metadata.js';
 import { entityScripts, type DeleteEntry } from './entity-scripts.js';
-import { hashPayload, isRestoreRefusal } from './hash-payload.js';
+import { hashPayload, restoreRefusal } from './hash-payload.js';
 import { ANY, type IndexBlock } from './index-blocks.js';
 import { perNode } from './node-pipelines.js';
 import type { RepositoryDriver } from './repository-driver.js';
@@ -106,18 +106,18 @@ export class EntityProtocol {
    * the TTL the hash has.
    */
   private async savePlain(c: Client, hash: string, enc: EncodedEntity): Promise<void> {
-    if (enc.ttlMs > 0 && this.driver.restore !== 'refused') {
+    while (enc.ttlMs > 0 && this.driver.plainSave !== 'script') {
       try {
-        await c.restore(hash, enc.ttlMs, hashPayload(enc.pairs), 'REPLACE');
-        this.driver.restore = 'works';
+        await c.restore(hash, enc.ttlMs, hashPayload(enc.pairs, this.driver.plainSave), 'REPLACE');
         return;
       } catch (err) {
-        // A refusal happens before RESTORE does anything: the script below is the whole save.
-        if (!isRestoreRefusal(err)) throw err;
-        this.driver.refuseRestore(err);
+        // A refusal happens before RESTORE does anything: the next way is the whole save.
+        const refusal = restoreRefusal(err);
+        if (refusal === undefined) throw err;
+        this.driver.stepDown(refusal, err);
       }
     }
-    entityWriteOutcome('saveEntity', await entityScripts.save.run(c, { hash, id: enc.id, ttlMs: enc.ttlMs, blocks: [], pairs: enc.pairs }));
+    await entityScripts.saveFields.run(c, { hash, ttlMs: enc.ttlMs, pairs: enc.pairs });
   }
 
   /** Returns false when the entity does not exist. */
@@ -126,9 +126,16 @@ export class EntityProtocol {
     const specs: BlockSpec[] = patch.indexed.map((x) => ({ prop: x.prop, enc: x.enc, part: x.part }));
     const guess = this.guess(id);
     const attempts = new Attempts();
-    const outcome = await this.write('repository.update', 'updateEntity', id, specs, guess, attempts, (c, blocks) =>
-      entityScripts.update.run(c, { hash, id, ttl: 'keep', blocks, pairs: patch.pairs, removed: patch.removed }),
-    );
+    const outcome =
+      specs.length === 0
+        ? await this.driver.run(
+            'repository.update',
+            async (c) => entityWriteOutcome('updateFields', await attempts.track(entityScripts.updateFields.run(c, { hash, pairs: patch.pairs, removed: patch.removed }))),
+            WRITE,
+          )
+        : await this.write('repository.update', 'updateEntity', id, specs, guess, attempts, (c, blocks) =>
+            entityScripts.update.run(c, { hash, id, ttl: 'keep', blocks, pairs: patch.pairs, removed: patch.removed }),
+          );
     if (outcome.kind !== 'done') return this.gone('repository.update', id, attempts);
     if (guess.length > 0) {
       const next = [...guess];

@@ -13,6 +13,21 @@ export interface SaveEntityInput {
   readonly pairs: readonly string[];
 }
 
+/** Input of saveFields: an entity without @Indexed properties. */
+export interface SaveFieldsInput {
+  readonly hash: string;
+  /** > 0 sets the TTL (ms); 0 keeps the one the hash has. */
+  readonly ttlMs: number;
+  readonly pairs: readonly string[];
+}
+
+/** Input of updateFields: a patch that touches no @Indexed property. */
+export interface UpdateFieldsInput {
+  readonly hash: string;
+  readonly pairs: readonly string[];
+  readonly removed: readonly string[];
+}
+
 /** Input of updateEntity. */
 export interface UpdateEntityInput {
   readonly hash: string;
@@ -49,6 +64,8 @@ export const entityScripts = {
     const keys = new KeyList([x.hash]);
     return { keys: keys.keys, args: [x.id, x.ttlMs, x.blocks.length, ...keys.blocks(x.blocks), ...x.pairs] };
   }),
+  saveFields: new TidyKvScript<SaveFieldsInput>(sources.saveFields, NAMESPACE, (x) => ({ keys: [x.hash], args: [x.ttlMs, ...x.pairs] })),
+  updateFields: new TidyKvScript<UpdateFieldsInput>(sources.updateFields, NAMESPACE, (x) => ({ keys: [x.hash], args: [x.pairs.length / 2, ...x.pairs, ...x.removed] })),
   update: new TidyKvScript<UpdateEntityInput>(sources.updateEntity, NAMESPACE, (x) => {
     const keys = new KeyList([x.hash]);
     return { keys: keys.keys, args: [x.id, x.ttl, x.blocks.length, ...keys.blocks(x.blocks), x.pairs.length / 2, ...x.pairs, ...x.removed] };

@@ -1,8 +1,7 @@
--- saveEntity: inserts or replaces one entity hash, applies its TTL in the same step, and (on a
--- standalone server) moves its index entries, all atomically. Called with a variable number of
--- keys (numkeys is passed on each call). Entities without @Indexed properties use it only when
--- the TTL is kept (ARGV[2] = 0) or the server refuses RESTORE; otherwise their save is one
--- `RESTORE key ttl <payload> REPLACE` (src/internal/hash-payload.ts).
+-- saveEntity: inserts or replaces one entity hash of a class with @Indexed properties, applies
+-- its TTL in the same step, and (on a standalone server) moves its index entries, all
+-- atomically. Called with a variable number of keys (numkeys is passed on each call). Entities
+-- without @Indexed properties are saved by one RESTORE, or by saveFields.
 --
 -- KEYS[1]     the entity hash, <prefix><keyspace>:{<id>}
 -- KEYS[2..]   index sorted sets referenced by position from the blocks below (standalone only;
@@ -14,11 +13,12 @@
 --                 encoding, position of its key (see includes/entity-write.lua)
 -- ARGV[4+5n..]    field/value pairs of the whole entity (at least one pair, distinct fields)
 --
--- Redis calls: without blocks HSET + HLEN (+ PEXPIRE with a TTL); with blocks also HMGET, TIME,
--- PTTL when an entry stays in its key or the TTL is kept, PEXPIREAT, and per entry ZADD +
--- PEXPIREAT (re-scored) or the prune and realign of index_refresh (new member, or a lower
--- score). Replacing fields in place (rather than DEL + HSET) keeps the key's TTL throughout, and
--- HKEYS + HDEL run only when the stored entity has fields the new one lacks.
+-- Redis calls: HMGET (the stored indexed values), HSET + HLEN (fields in place: HSET keeps the
+-- key's TTL, so the hash is never without one; HKEYS + HDEL only when the stored entity has
+-- fields the new one lacks), TIME, PEXPIREAT with a TTL, PTTL when an entry stays in its key
+-- (its score may go down) or the TTL is kept (it is the score), and per entry ZADD + PEXPIREAT
+-- GT when re-scored, or the prune and realign of index_refresh for a new member or a lower
+-- score. The common re-save (indexed value unchanged) is 8 calls.
 --
 -- Returns { status, expiresAtMs, old_1 .. old_n }:
 --   status  1      saved; expiresAtMs is the absolute expiry in ms (the score of index entries), -1

@@ -1,8 +1,9 @@
 -- updateEntity: changes fields of an EXISTING entity hash, keeping its TTL unless told otherwise,
 -- and (on a standalone server) moves the index entries of the changed indexed fields atomically.
--- It never creates a hash: an update racing a delete or an expiry writes nothing. expire() and
--- persist() of an entity with @Indexed properties use it too (no pairs, a TTL change, blocks
--- that keep each stored value so its entry is re-scored).
+-- It never creates a hash: an update racing a delete or an expiry writes nothing. Used for
+-- patches that touch @Indexed properties, for expire() and persist() of entities with @Indexed
+-- properties (no pairs, a TTL change, blocks that keep each stored value so its entry is
+-- re-scored), and for persist() of any entity; other patches use updateFields.
 -- Called with a variable number of keys (numkeys is passed on each call).
 --
 -- KEYS[1]     the entity hash, <prefix><keyspace>:{<id>}
