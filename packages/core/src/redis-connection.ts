@@ -170,7 +170,9 @@ export interface RedisConnectionExtras {
 }
 
 // Errors that prove a command was not executed: Redis refused it, or it never left the process.
-const NOT_SENT = /Stream isn't writeable|enableOfflineQueue|isn't ready|MaxRetriesPerRequest|None of startup nodes is available|Failed to refresh slots cache|Too many Cluster redirections|^CLUSTERDOWN|^TRYAGAIN|^LOADING|^MASTERDOWN|^READONLY|^MOVED|^ASK|^BUSY/;
+// Not MaxRetriesPerRequestError: with maxRetriesPerRequest 0, ioredis rejects every command of a
+// closed connection's command queue with it, commands already written (and maybe run) included.
+const NOT_SENT = /Stream isn't writeable|enableOfflineQueue|isn't ready|None of startup nodes is available|Failed to refresh slots cache|Too many Cluster redirections|^CLUSTERDOWN|^TRYAGAIN|^LOADING|^MASTERDOWN|^READONLY|^MOVED|^ASK|^BUSY/;
 // Errors that say the connection failed, whether or not the command got through.
 const CONNECTION_ERRORS =
   /Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|Command timed out|MaxRetriesPerRequest|Stream isn't writeable|enableOfflineQueue|isn't ready|CLUSTERDOWN|Failed to refresh slots cache|None of startup nodes is available|Too many Cluster redirections|LOADING|TRYAGAIN|MASTERDOWN|READONLY|^MOVED|^ASK|Socket closed/;
@@ -189,7 +191,7 @@ export function isConnectionError(err: unknown): boolean {
  * this way applied nothing, whatever {@link isConnectionError} says about the connection.
  */
 export function provesNotSent(err: unknown): boolean {
-  return err instanceof Error && (NOT_SENT.test(err.message) || err.name === 'MaxRetriesPerRequestError');
+  return err instanceof Error && err.name !== 'MaxRetriesPerRequestError' && NOT_SENT.test(err.message);
 }
 
 type Client = Redis | Cluster;
