@@ -11,6 +11,12 @@ export interface RedisClusterOptions {
   replicasPerMaster?: number;
   /** Node timeout in ms; lower means faster automatic failover. Default: 2000. */
   nodeTimeoutMs?: number;
+  /**
+   * `cluster-require-full-coverage`: with true, every node refuses every key (CLUSTERDOWN) while
+   * any slot has no master, e.g. between a master's death and its replica's promotion; with false,
+   * the other shards go on serving. Default: true (Redis's own default).
+   */
+  requireFullCoverage?: boolean;
 }
 
 /** One node of a {@link RedisTestCluster}. */
@@ -46,6 +52,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   const masters = options.masters ?? 3;
   const replicas = options.replicasPerMaster ?? 0;
   const nodeTimeout = options.nodeTimeoutMs ?? 2000;
+  const fullCoverage = options.requireFullCoverage ?? true;
   const total = masters * (1 + replicas);
   const clients = new Set<Redis | Cluster>();
   const procs: RedisProcess[] = [];
@@ -61,7 +68,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
             '--cluster-node-timeout', String(nodeTimeout),
             '--cluster-port', String(busPort),
             '--cluster-announce-ip', '127.0.0.1',
-            '--cluster-require-full-coverage', 'yes',
+            '--cluster-require-full-coverage', fullCoverage ? 'yes' : 'no',
           ],
         }),
       );
