@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import ts from 'typescript';
 import { dbSize, flushAll, startRedis, type RedisTestServer } from '@tidykv/testing';
 import * as repository from '../src/index.js';
-import { RepositoryContext, type EntityRepository } from '../src/index.js';
+import { RepositoryContext, type EntityRepository, type Indexed } from '../src/index.js';
 
 // The README's quick-start entity, compiled the way the classic Nest tsconfig compiles it
 // (target ES2021, no useDefineForClassFields): an undecorated field such as `issuedAt` is then no
@@ -23,7 +23,7 @@ export class RefreshToken {
 
 interface RefreshToken {
   id: string;
-  userId: string;
+  userId: Indexed<string>;
   ttl?: number;
   issuedAt: Date;
   device?: { name: string; os: string } | null;

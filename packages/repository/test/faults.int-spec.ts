@@ -114,7 +114,7 @@ describe('repository writes under faults (standalone)', () => {
       await write();
       const once = await snapshot(inspect);
       await seed();
-      const { copies } = await withEveryWriteSentTwice(ctx.connection.client, write);
+      const { copies } = await withEveryWriteSentTwice(ctx.connection.client as Redis, write);
       expect(copies).toBeGreaterThan(0);
       expect(await snapshot(inspect)).toEqual(once);
     });

@@ -181,7 +181,7 @@ describe('repository Lua scripts', () => {
 
   describe('updateEntity', () => {
     it('never creates a hash: a TTL change of a missing entity answers GONE after one PTTL', async () => {
-      const { result, counts } = await countCommands(redis, () => update(1000, [block('"a"', IA, '"a"', IA)], []));
+      const { result, counts } = await countCommands(redis, () => update(1000, [block('*', IA, '"a"', IA)], []));
       expect(result).toEqual([TidyKvReply.Gone, -1]);
       expect(await keys()).toEqual([]);
       expect(counts).toEqual({ evalsha: 1, pttl: 1 });
@@ -198,7 +198,7 @@ describe('repository Lua scripts', () => {
 
     it('re-scores the entries to +inf on persist, and the index key loses its TTL with the entity', async () => {
       await save(4000, [block('"a"', IA, '', undefined)], ['u', '"a"']);
-      const p = await update('persist', [block('"a"', IA, '"a"', IA)], []);
+      const p = await update('persist', [block('*', IA, '"a"', IA)], []);
       expect(p).toEqual([1, -1, '"a"']);
       expect(await redis.zrange(IA, '0', '-1', 'WITHSCORES')).toEqual(['1', 'inf']);
       expect((await keys()).map(([k, , pttl]) => [k, pttl])).toEqual([[IA, -1], [H, -1]]);
@@ -206,11 +206,20 @@ describe('repository Lua scripts', () => {
 
     it('gives the index key its TTL back when a persistent entity gets one', async () => {
       await save(0, [block('"a"', IA, '', undefined)], ['u', '"a"']);
-      const r = await update(2000, [block('"a"', IA, '"a"', IA)], []);
+      const r = await update(2000, [block('*', IA, '"a"', IA)], []);
       expect(r[0]).toBe(1);
       near(r[1] as number, Date.now() + 2000);
       near(await redis.pttl(IA), 2000);
       near(await redis.pttl(H), 2000);
+    });
+
+    it('answers STALE to a keep block that expected a value where none is stored, adding no entry', async () => {
+      // What a process whose cache still holds the value sends after another process removed it.
+      await save(4000, [block('', undefined, '', undefined)], ['x', '1']);
+      const r = await update('persist', [block('*', IA, '"a"', IA)], []);
+      expect(r).toEqual([TidyKvReply.Stale, -1, '']);
+      expect(await redis.exists(IA)).toBe(0);
+      near(await redis.pttl(H), 4000);
     });
 
     it('moves the entry of a changed indexed value, scored with the entity\'s current expiry', async () => {
@@ -242,7 +251,7 @@ describe('repository Lua scripts', () => {
       expect(await redis.exists(H)).toBe(1);
     });
 
-    it('removes the hash and its entry, and realigns nothing when the removed member was finite', async () => {
+    it('removes the hash and its entry; the index keeps the expiry of its longest-lived remaining member', async () => {
       await save(4000, [block('"a"', IA, '', undefined)], ['u', '"a"']);
       await redis.zadd(IA, String(Date.now() + 60_000), 'other');
       await redis.pexpireat(IA, Date.now() + 60_000);
@@ -251,17 +260,17 @@ describe('repository Lua scripts', () => {
       expect(await redis.exists(H)).toBe(0);
       expect(await redis.zrange(IA, '0', '-1')).toEqual(['other']);
       near(await redis.pttl(IA), 60_000);
-      expect(counts).toEqual({ evalsha: 1, hmget: 1, del: 1, zmscore: 1, zrem: 1 });
+      expect(counts).toEqual({ evalsha: 1, hmget: 1, del: 1, zmscore: 1, zrem: 1, zrange: 1 });
     });
 
-    it('deletes a guarded batch with one DEL, one ZMSCORE and one ZREM per index key', async () => {
+    it('deletes a guarded batch with one DEL, and one ZMSCORE, ZREM and ZRANGE per index key', async () => {
       const hashes = ['t:e:{1}', 't:e:{2}', 't:e:{3}'];
       for (const [i, h] of hashes.entries()) await entityScripts.save.run(redis, { hash: h, id: String(i + 1), ttlMs: 4000, blocks: [block('"a"', IA, '', undefined)], pairs: ['u', '"a"'] });
       const guard = { block: 0, enc: '"a"' };
       const { result, counts } = await countCommands(redis, () => del(hashes.map((h, i) => entry(h, String(i + 1), '"a"', IA, guard))));
       expect(result).toEqual([[1, -1, '"a"'], [1, -1, '"a"'], [1, -1, '"a"']]);
       expect(await keys()).toEqual([]);
-      expect(counts).toEqual({ evalsha: 1, hmget: 3, del: 1, zmscore: 1, zrem: 1 });
+      expect(counts).toEqual({ evalsha: 1, hmget: 3, del: 1, zmscore: 1, zrem: 1, zrange: 1 });
     });
 
     it('leaves a guarded entity that holds another value untouched', async () => {
@@ -275,6 +284,14 @@ describe('repository Lua scripts', () => {
       await redis.pexpireat(IA, Date.now() + 90_000);
       expect(await del([entry('t:e:{dead}', 'dead', '"a"', IA, { block: 0, enc: '"a"' })])).toEqual([[TidyKvReply.Gone, -1]]);
       expect(await redis.zrange(IA, '0', '-1')).toEqual(['live']);
+    });
+
+    it('leaves the index key\'s expiry alone when the removed member was not the longest-lived', async () => {
+      await save(3000, [block('"a"', IA, '', undefined)], ['u', '"a"']);
+      await redis.zadd(IA, String(Date.now() + 8000), 'other');
+      await redis.pexpireat(IA, Date.now() + 8000);
+      await del([entry(H, '1', '"a"', IA)]);
+      near(await redis.pttl(IA), 8000);
     });
 
     it('gives the index key its expiry back when the removed member was the inf one', async () => {
@@ -297,12 +314,12 @@ describe('repository Lua scripts', () => {
       expect(await redis.zcard(IA)).toBe(2);
     });
 
-    it('keeps the key\'s expiry on removing a finite member (never earlier than a member), and realigns it on a lower score', async () => {
+    it('realigns the key with its longest-lived remaining member when a member is removed or re-scored lower', async () => {
       const now = Date.now();
       await set('x', now + 2000);
       await set('y', now + 6000);
       await set('y', 'del');
-      near(await redis.pttl(IA), 6000);
+      near(await redis.pttl(IA), 2000);
       await set('x', now + 1000);
       near(await redis.pttl(IA), 1000);
     });

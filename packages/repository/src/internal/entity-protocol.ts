@@ -6,7 +6,7 @@ import type { EncodedEntity, EncodedPatch, EntityCodec } from './entity-codec.js
 import type { EntityMetadata } from './entity-metadata.js';
 import { entityScripts, type DeleteEntry } from './entity-scripts.js';
 import { hashPayload, restoreRefusal } from './hash-payload.js';
-import { ANY, type IndexBlock } from './index-blocks.js';
+import { ANY, KEEP, type IndexBlock } from './index-blocks.js';
 import { perNode } from './node-pipelines.js';
 import type { RepositoryDriver } from './repository-driver.js';
 
@@ -295,7 +295,7 @@ export class EntityProtocol {
   /** The one place a spec and an expected stored value become a script block. */
   private block(s: BlockSpec, expected: string): IndexBlock {
     const oldPart = this.codec.indexPartOfStored(s.prop, expected);
-    const newEnc = 'keep' in s ? expected : s.enc;
+    const newEnc = 'keep' in s ? KEEP : s.enc;
     const newPart = 'keep' in s ? oldPart : s.part;
     return {
       field: s.prop,

@@ -6,7 +6,10 @@
 export interface IndexBlock {
   /** The hash field (property name). */
   readonly field: string;
-  /** Its new stored encoding; '' when the write leaves no entry (removed, null, a delete). */
+  /**
+   * Its new stored encoding; '' when the write leaves no entry (removed, null, a delete); {@link KEEP}
+   * to keep the stored value (which must be the expected one) and re-score its entry.
+   */
   readonly newEnc: string;
   /** Index key of the new entry; undefined for none. */
   readonly newKey: string | undefined;
@@ -19,8 +22,11 @@ export interface IndexBlock {
   readonly expectedKey: string | undefined;
 }
 
-/** Cluster mode: touch only the hash, report the stored values (`'*'` blocks). */
+/** Cluster mode: touch only the hash, report the stored values (`'*'` expected encodings). */
 export const ANY = '*';
+
+/** A TTL change: keep the stored value and re-score its entry in the same key (`'*'` new encoding). */
+export const KEEP = '*';
 
 /**
  * The KEYS of one script call: distinct keys, each referenced by its 1-based position from the

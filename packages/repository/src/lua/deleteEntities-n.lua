@@ -28,12 +28,6 @@ local out = {}
 local doomed = {}
 local removals = {}
 local order = {}
-local now = nil
-local function clock()
-  if not now then now = now_ms() end
-  return now
-end
-
 for j = 1, e do
   local hash = KEYS[tonumber(ARGV[at])]
   local id = ARGV[at + 1]
@@ -84,5 +78,5 @@ for j = 1, e do
 end
 
 if #doomed > 0 then redis.call('DEL', unpack(doomed)) end
-for _, r in ipairs(order) do index_remove_many(KEYS[r], removals[r], clock) end
+for _, r in ipairs(order) do index_remove_many(KEYS[r], removals[r]) end
 return out

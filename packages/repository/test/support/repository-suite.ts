@@ -444,7 +444,8 @@ export function repositorySuite(name: string, start: () => Promise<SuiteTarget>)
         if (target.kind === 'standalone') {
           const { result, counts } = await countCommands(target.inspect, () => tokens.deleteBy('userId', 'ten'));
           expect(result).toBe(10);
-          expect(counts).toEqual({ zrange: 1, evalsha: 1, hmget: 10, del: 1, zmscore: 1, zrem: 1 });
+          // The second ZRANGE is the index's realignment, on a key the last ZREM has deleted.
+          expect(counts).toEqual({ zrange: 2, evalsha: 1, hmget: 10, del: 1, zmscore: 1, zrem: 1 });
         } else {
           expect(await tokens.deleteBy('userId', 'ten')).toBe(10);
         }

@@ -2,11 +2,11 @@
 -- argument blocks, the compare step that keeps index moves atomic with the entity write, and
 -- index moves built on the shared index helpers.
 --
--- Each block is 5 ARGV entries: field name, new encoded value ('' = no new entry), position in
--- KEYS of the new index key (0 = none), expected stored encoding ('*' = accept anything and touch
--- no index: the Cluster mode, where index keys live in other slots), position in KEYS of the
--- index key for that expected value (0 = none). The client builds them in one place
--- (src/internal/index-blocks.ts).
+-- Each block is 5 ARGV entries: field name, new encoded value ('' = no new entry; '*' = keep the
+-- stored value and re-score its entry, for TTL changes), position in KEYS of the new index key
+-- (0 = none), expected stored encoding ('*' = accept anything and touch no index: the Cluster
+-- mode, where index keys live in other slots), position in KEYS of the index key for that
+-- expected value (0 = none). The client builds them in one place (src/internal/index-blocks.ts).
 -- @include codes.lua
 -- @include time.lua
 -- @include index-entries.lua
@@ -48,7 +48,17 @@ local function plan_removals(hash, blocks)
   for i, b in ipairs(blocks) do
     local s = stored[i] or ''
     olds[i] = s
-    if b.expected == '*' or unindexed(s) then
+    if b.expected == '*' then
+      removeFrom[i] = 0
+    elseif b.new == '*' then
+      -- Keep: the entry to re-score is the stored value's, so the caller must have named its key,
+      -- also when nothing is stored where it expected a value (or the reverse).
+      if s == b.expected or (unindexed(s) and unindexed(b.expected)) then
+        removeFrom[i] = b.oldPos
+      else
+        ok = false
+      end
+    elseif unindexed(s) then
       removeFrom[i] = 0
     elseif s == b.new then
       removeFrom[i] = b.newPos
@@ -118,17 +128,22 @@ local function apply_moves(blocks, removeFrom, id, score, oldScore, now)
   end
 end
 
--- Removes `members` from index `idx` with two calls, however many there are; when one of them was
--- an 'inf' member (keeping the key persistent), the key gets its expiry back. `clock` gives now.
-local function index_remove_many(idx, members, clock)
+-- Removes `members` from index `idx` with three calls however many there are (ZMSCORE, ZREM,
+-- and the realignment of index_remove_realign: the key keeps expiring with its longest-lived
+-- remaining member).
+local function index_remove_many(idx, members)
   local scores = redis.call('ZMSCORE', idx, unpack(members))
   redis.call('ZREM', idx, unpack(members))
+  local highest = nil
   for _, s in ipairs(scores) do
     if s == 'inf' then
-      index_refresh(idx, clock())
-      return
+      highest = 'inf'
+      break
+    elseif s and (highest == nil or tonumber(s) > highest) then
+      highest = tonumber(s)
     end
   end
+  if highest ~= nil then index_align_after_removal(idx, highest) end
 end
 
 -- Writes the entity's fields (ARGV[first..], field/value pairs, `count` of them) into `hash` in
