@@ -12,12 +12,15 @@
 // Each pair (tidykv, anchor) runs in ABBA rounds, so that load from other processes on this
 // shared machine hits both alike; ratios are the median of per-round paired ratios. How busy the
 // machine was is measured from /proc/stat and reported with the figures.
+//
+// BENCH_BEFORE=<path to another build's index.js> adds that build of @tidykv/repository as a
+// third side in the same rounds (e.g. the previous release), to show what a change removed.
 import 'reflect-metadata';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { Redis } from 'ioredis';
 import { RedisProcess } from '@tidykv/testing';
-import { Id, Indexed, RedisEntity, RepositoryContext } from '@tidykv/repository';
+import * as current from '@tidykv/repository';
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 600);
@@ -27,25 +30,31 @@ const IDS = 10_000;
 const TTL_S = 3600;
 const PREFIX = 'tkv:';
 
-// Entities declared in plain JS, the decorators applied by hand as TypeScript would.
-class Token {
-  id;
-  userId;
-  device;
-  issuedAt;
-  scopes;
-}
-Id()(Token.prototype, 'id');
-RedisEntity({ keyspace: 'bench-token', ttl: TTL_S })(Token);
+const before = process.env.BENCH_BEFORE ? await import(new URL(process.env.BENCH_BEFORE, `file://${process.cwd()}/`).href) : undefined;
 
-class IndexedToken {
-  id;
-  userId;
-  device;
+// Entities declared in plain JS, the decorators applied by hand as TypeScript would (once per
+// build of the library: each keeps its own metadata).
+function entities({ Id, Indexed, RedisEntity }) {
+  class Token {
+    id;
+    userId;
+    device;
+    issuedAt;
+    scopes;
+  }
+  Id()(Token.prototype, 'id');
+  RedisEntity({ keyspace: 'bench-token', ttl: TTL_S })(Token);
+  class IndexedToken {
+    id;
+    userId;
+    device;
+  }
+  Id()(IndexedToken.prototype, 'id');
+  Indexed()(IndexedToken.prototype, 'userId');
+  RedisEntity({ keyspace: 'bench-itoken', ttl: TTL_S })(IndexedToken);
+  return { Token, IndexedToken };
 }
-Id()(IndexedToken.prototype, 'id');
-Indexed()(IndexedToken.prototype, 'userId');
-RedisEntity({ keyspace: 'bench-itoken', ttl: TTL_S })(IndexedToken);
+const { Token, IndexedToken } = entities(current);
 
 const json = (v) => (v instanceof Date ? JSON.stringify({ $d: v.getTime() }) : JSON.stringify(v));
 const makeToken = (i) =>
@@ -58,11 +67,19 @@ const itokenIndex = (user) => `${PREFIX}bench-itoken:idx:userId:{${user}}`;
 const server = await RedisProcess.start();
 const admin = new Redis(server.url);
 const raw = new Redis(server.url);
-const ctx = RepositoryContext.create({ connection: { url: server.url } });
+const ctx = current.RepositoryContext.create({ connection: { url: server.url } });
 const tokens = ctx.repository(Token);
 const indexed = ctx.repository(IndexedToken);
 await ctx.run('connect', (c) => c.ping());
 await raw.ping();
+let old;
+if (before) {
+  const e = entities(before);
+  const c = before.RepositoryContext.create({ connection: { url: server.url } });
+  await c.run('connect', (x) => x.ping());
+  old = { ctx: c, tokens: c.repository(e.Token), indexed: c.repository(e.IndexedToken), Token: e.Token, IndexedToken: e.IndexedToken };
+}
+const SIDES = old ? ['tidykv', 'raw', 'before'] : ['tidykv', 'raw'];
 
 // ------------------------------------------------------------------ probes
 
@@ -89,7 +106,7 @@ function probe(client) {
     snapshot: () => ({ sent: { ...sent }, writes }),
   };
 }
-const probes = { tidykv: probe(ctx.connection.client), raw: probe(raw) };
+const probes = { tidykv: probe(ctx.connection.client), raw: probe(raw), ...(old ? { before: probe(old.ctx.connection.client) } : {}) };
 
 async function serverStats() {
   const info = await admin.info('commandstats');
@@ -116,7 +133,7 @@ let seq = 0;
 /** Runs `op` with CONCURRENCY workers for ROUND_MS (or `count` operations) and measures it. */
 async function measure(side, op, count) {
   probes[side].reset();
-  const before = await serverStats();
+  const start = await serverStats();
   let done = 0;
   const end = Date.now() + ROUND_MS;
   const t0 = performance.now();
@@ -137,7 +154,7 @@ async function measure(side, op, count) {
   let totalCalls = 0;
   let usec = 0;
   for (const [name, s] of Object.entries(after.stats)) {
-    const b = before.stats[name] ?? { calls: 0, usec: 0 };
+    const b = start.stats[name] ?? { calls: 0, usec: 0 };
     const dc = s.calls - b.calls;
     if (dc <= 0 || name === 'info') continue;
     calls[name] = dc / done;
@@ -147,7 +164,7 @@ async function measure(side, op, count) {
     const top = sent[name] ?? 0;
     if (top > 0) usec += ((s.usec - b.usec) * Math.min(top, dc)) / dc;
   }
-  return { opsPerSec: (done / ms) * 1000, calls, callsPerOp: totalCalls / done, usecPerOp: usec / done, cpuPerOp: ((after.cpu - before.cpu) * 1e6) / done, tripsPerOp: writes / done, n: done };
+  return { opsPerSec: (done / ms) * 1000, calls, callsPerOp: totalCalls / done, usecPerOp: usec / done, cpuPerOp: ((after.cpu - start.cpu) * 1e6) / done, tripsPerOp: writes / done, n: done };
 }
 
 // deleteBy needs something to delete: groups of 10 entities per user, seeded before each run
@@ -174,6 +191,7 @@ const ops = {
     label: 'save, no @Indexed, class TTL',
     anchorLabel: 'HSET + PEXPIRE, one pipeline',
     tidykv: (i) => tokens.save(makeToken(i % IDS)),
+    before: (i) => old.tokens.save(Object.assign(new old.Token(), makeToken(i % IDS))),
     raw: (i) => {
       const t = makeToken(i % IDS);
       return raw.pipeline().hset(tokenKey(t.id), ...tokenPairs(t)).pexpire(tokenKey(t.id), TTL_S * 1000).exec();
@@ -183,6 +201,7 @@ const ops = {
     label: 'save, 1 @Indexed (unchanged value), class TTL',
     anchorLabel: 'HSET + PEXPIRE + ZADD + PEXPIREAT, one pipeline (no atomicity, no old-value cleanup)',
     tidykv: (i) => indexed.save(Object.assign(new IndexedToken(), { id: `it-${i % IDS}`, userId: `user-${i % 100}`, device: 'phone' })),
+    before: (i) => old.indexed.save(Object.assign(new old.IndexedToken(), { id: `it-${i % IDS}`, userId: `user-${i % 100}`, device: 'phone' })),
     raw: (i) => {
       const id = `it-${i % IDS}`;
       const at = Date.now() + TTL_S * 1000;
@@ -199,12 +218,14 @@ const ops = {
     label: 'update one property, no @Indexed',
     anchorLabel: 'HSET (does not check existence)',
     tidykv: (i) => tokens.update(`tok-${i % IDS}`, { device: `device-${i % 7}` }),
+    before: (i) => old.tokens.update(`tok-${i % IDS}`, { device: `device-${i % 7}` }),
     raw: (i) => raw.hset(tokenKey(`tok-${i % IDS}`), 'device', json(`device-${i % 7}`)),
   },
   findById: {
     label: 'findById',
     anchorLabel: 'HGETALL + JSON.parse per field',
     tidykv: (i) => tokens.findById(`tok-${i % IDS}`),
+    before: (i) => old.tokens.findById(`tok-${i % IDS}`),
     raw: async (i) => {
       const h = await raw.hgetall(tokenKey(`tok-${i % IDS}`));
       const out = { id: `tok-${i % IDS}` };
@@ -216,6 +237,7 @@ const ops = {
     label: 'findBy, 10 matches',
     anchorLabel: 'ZRANGE, then a pipeline of 10 HGETALL + JSON.parse + value check',
     tidykv: (i) => indexed.findBy('userId', `fb-${i % 1000}`),
+    before: (i) => old.indexed.findBy('userId', `fb-${i % 1000}`),
     raw: async (i) => {
       const user = `fb-${i % 1000}`;
       const ids = await raw.zrange(itokenIndex(user), 0, -1);
@@ -240,7 +262,8 @@ const ops = {
       await seedGroups(tag, GROUPS);
       deleteGroups[side] = { tag, next: 0 };
     },
-    tidykv: (i) => indexed.deleteBy('userId', `${deleteGroups.tidykv.tag}-${deleteGroups.tidykv.next++}`),
+    tidykv: () => indexed.deleteBy('userId', `${deleteGroups.tidykv.tag}-${deleteGroups.tidykv.next++}`),
+    before: () => old.indexed.deleteBy('userId', `${deleteGroups.before.tag}-${deleteGroups.before.next++}`),
     raw: async () => {
       const user = `${deleteGroups.raw.tag}-${deleteGroups.raw.next++}`;
       const ids = await raw.zrange(itokenIndex(user), 0, -1);
@@ -266,7 +289,7 @@ for (let g = 0; g < 1000; g++) {
 
 console.log(`warming up (concurrency ${CONCURRENCY})...`);
 for (const op of Object.values(ops)) {
-  for (const side of ['tidykv', 'raw']) {
+  for (const side of SIDES) {
     if (op.prepare) await op.prepare(side);
     await measure(side, op[side], op.fixed);
   }
@@ -274,11 +297,15 @@ for (const op of Object.values(ops)) {
 
 const loadBefore = os.loadavg();
 const busy0 = machineBusy();
-const results = Object.fromEntries(Object.keys(ops).map((k) => [k, { tidykv: [], raw: [], ratios: { opsPerSec: [], usecPerOp: [], cpuPerOp: [], callsPerOp: [] } }]));
+const metrics = ['opsPerSec', 'usecPerOp', 'cpuPerOp', 'callsPerOp'];
+const results = Object.fromEntries(
+  Object.keys(ops).map((k) => [k, { ...Object.fromEntries(SIDES.map((s) => [s, []])), ratios: Object.fromEntries(SIDES.map((s) => [s, Object.fromEntries(metrics.map((m) => [m, []]))])) }]),
+);
 for (let r = 0; r < ROUNDS; r++) {
   for (const [name, op] of Object.entries(ops)) {
-    const order = r % 2 === 0 ? ['tidykv', 'raw', 'raw', 'tidykv'] : ['raw', 'tidykv', 'tidykv', 'raw'];
-    const got = { tidykv: [], raw: [] };
+    // ABBA (ABCCBA with a third side): every side runs early and late in each round.
+    const order = r % 2 === 0 ? [...SIDES, ...[...SIDES].reverse()] : [...[...SIDES].reverse(), ...SIDES];
+    const got = Object.fromEntries(SIDES.map((s) => [s, []]));
     for (const side of order) {
       if (op.prepare) await op.prepare(side);
       const m = await measure(side, op[side], op.fixed);
@@ -286,7 +313,7 @@ for (let r = 0; r < ROUNDS; r++) {
       results[name][side].push(m);
     }
     const avg = (side, k) => (got[side][0][k] + got[side][1][k]) / 2;
-    for (const k of Object.keys(results[name].ratios)) results[name].ratios[k].push(avg('tidykv', k) / avg('raw', k));
+    for (const side of SIDES) for (const k of metrics) results[name].ratios[side][k].push(avg(side, k) / avg('raw', k));
   }
   console.log(`round ${r + 1}/${ROUNDS} done`);
 }
@@ -297,6 +324,7 @@ const redisVersion = /redis_version:(\S+)/.exec(await admin.info('server'))[1];
 const restoreMode = ctx.driver.plainSave;
 
 await ctx.close();
+await old?.ctx.close();
 await raw.quit();
 await admin.quit();
 await server.close();
@@ -321,18 +349,19 @@ const byCommand = (calls) =>
 
 const rows = [];
 const targets = [];
+const label = { tidykv: (op) => `**${op.label}** — tidykv`, raw: (op) => `anchor: ${op.anchorLabel}`, before: () => `before (${process.env.BENCH_BEFORE_LABEL ?? process.env.BENCH_BEFORE})` };
 for (const [name, op] of Object.entries(ops)) {
   const r = results[name];
-  const ratio = (k) => `${f2(median(r.ratios[k]))}×`;
-  for (const side of ['tidykv', 'raw']) {
+  for (const side of SIDES) {
     const runs = r[side];
-    rows.push(
-      `| ${side === 'tidykv' ? `**${op.label}** — tidykv` : `anchor: ${op.anchorLabel}`} | ${fmt(med(runs, 'opsPerSec'))} | ${f2(med(runs, 'tripsPerOp'))} | ${f2(med(runs, 'callsPerOp'))} | ${byCommand(medCalls(runs))} | ${f2(med(runs, 'usecPerOp'))} | ${f2(med(runs, 'cpuPerOp'))} |`,
-    );
+    rows.push(`| ${label[side](op)} | ${fmt(med(runs, 'opsPerSec'))} | ${f2(med(runs, 'tripsPerOp'))} | ${f2(med(runs, 'callsPerOp'))} | ${byCommand(medCalls(runs))} | ${f2(med(runs, 'usecPerOp'))} | ${f2(med(runs, 'cpuPerOp'))} |`);
   }
-  rows.push(`| ratio tidykv / anchor (median of paired rounds) | ${ratio('opsPerSec')} | | ${ratio('callsPerOp')} | | ${ratio('usecPerOp')} | ${ratio('cpuPerOp')} |`);
+  for (const side of SIDES.filter((x) => x !== 'raw')) {
+    const ratio = (k) => `${f2(median(r.ratios[side][k]))}×`;
+    rows.push(`| ratio ${side} / anchor (median of paired rounds) | ${ratio('opsPerSec')} | | ${ratio('callsPerOp')} | | ${ratio('usecPerOp')} | ${ratio('cpuPerOp')} |`);
+  }
 }
-const saveTime = median(results.save.ratios.usecPerOp);
+const saveTime = median(results.save.ratios.tidykv.usecPerOp);
 targets.push(`- \`save\` command time ≤ 1.5× raw HSET + PEXPIRE: **${f2(saveTime)}×** — ${saveTime <= 1.5 ? 'met' : 'NOT met'}`);
 const findCalls = med(results.findById.tidykv, 'callsPerOp');
 targets.push(`- \`findById\` 1 call: **${f2(findCalls)}** commandstats calls per read (${byCommand(medCalls(results.findById.tidykv))}) — ${Math.abs(findCalls - 1) < 0.01 ? 'met' : 'NOT met'}`);
@@ -359,7 +388,7 @@ const lines = [
   '## Raw runs',
   '',
   ...Object.entries(results).flatMap(([name, r]) => [
-    `- ${name}: tidykv ops/s ${r.tidykv.map((m) => fmt(m.opsPerSec)).join(', ')}; anchor ${r.raw.map((m) => fmt(m.opsPerSec)).join(', ')}; paired command-time ratios ${r.ratios.usecPerOp.map(f2).join(' ')}`,
+    `- ${name}: tidykv ops/s ${r.tidykv.map((m) => fmt(m.opsPerSec)).join(', ')}; anchor ${r.raw.map((m) => fmt(m.opsPerSec)).join(', ')}; paired command-time ratios tidykv/anchor ${r.ratios.tidykv.usecPerOp.map(f2).join(' ')}`,
   ]),
   '',
 ];
