@@ -234,7 +234,7 @@ export class EntityProtocol {
   }
 
   private async removeOnCluster(c: Client, t: RemoveTarget, attempts: Attempts): Promise<boolean> {
-    const blocks: IndexBlock[] = this.meta.indexed.map((prop) => ({ field: prop, newEnc: '', newKey: undefined, expectedEnc: ANY, expectedKey: undefined }));
+    const blocks = this.meta.indexed.map((prop) => this.block({ prop, enc: '', part: undefined }, ANY));
     const [reply] = (await attempts.track(entityScripts.deleteMany.run(c, [{ hash: this.keyOf(t.id), id: t.id, guard: t.guard, blocks }]))) as unknown[];
     const outcome = entityWriteOutcome('deleteEntities', reply);
     if (outcome.kind !== 'done') return false;
@@ -266,7 +266,7 @@ export class EntityProtocol {
         operation,
         async (c) => {
           if (first === undefined) {
-            const blocks = specs.map((s) => ({ field: s.prop, newEnc: 'enc' in s ? s.enc : '', newKey: undefined, expectedEnc: ANY, expectedKey: undefined }));
+            const blocks = specs.map((s) => this.block(s, ANY));
             first = entityWriteOutcome(script, await attempts.track(send(c, blocks)));
           }
           if (first.kind === 'done' && specs.length > 0) await this.moveIndexEntries(c, id, specs, first, guess, attempts);
@@ -292,8 +292,12 @@ export class EntityProtocol {
     );
   }
 
-  /** The one place a spec and an expected stored value become a script block. */
+  /**
+   * The one place a spec and an expected stored value become a script block. `ANY` (Cluster):
+   * the script touches no index and reports what is stored; the index keys are moved afterwards.
+   */
   private block(s: BlockSpec, expected: string): IndexBlock {
+    if (expected === ANY) return { field: s.prop, newEnc: 'enc' in s ? s.enc : '', newKey: undefined, expectedEnc: ANY, expectedKey: undefined };
     const oldPart = this.codec.indexPartOfStored(s.prop, expected);
     const newEnc = 'keep' in s ? KEEP : s.enc;
     const newPart = 'keep' in s ? oldPart : s.part;
