@@ -1,4 +1,4 @@
-import { recordField, recordId, recordIndexed, recordTimeToLive, sealEntity } from './internal/entity-metadata.js';
+import { recordField, recordId, recordIndexed, recordTimeToLive, sealEntity, type AnyClass } from './internal/entity-metadata.js';
 
 export type { EntityClass } from './entity.types.js';
 
@@ -28,7 +28,7 @@ export interface RedisEntityOptions {
 export function RedisEntity(options: RedisEntityOptions): ClassDecorator {
   return (target) => {
     const o = (options ?? {}) as Partial<RedisEntityOptions>;
-    sealEntity(target, o.keyspace, o.ttl);
+    sealEntity(target as unknown as AnyClass, o.keyspace, o.ttl);
   };
 }
 

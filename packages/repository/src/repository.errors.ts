@@ -187,7 +187,8 @@ export type EntityWriteOutcome =
 export function entityWriteOutcome(script: string, reply: unknown): EntityWriteOutcome {
   if (Array.isArray(reply) && typeof reply[0] === 'number' && typeof reply[1] === 'number') {
     const olds = (reply.slice(2) as unknown[]).map((v) => (typeof v === 'string' ? v : ''));
-    switch (reply[0]) {
+    const status = reply[0] as TidyKvReply | 1;
+    switch (status) {
       case 1:
         return { kind: 'done', expiresAt: reply[1] < 0 ? null : reply[1], olds };
       case TidyKvReply.Gone:

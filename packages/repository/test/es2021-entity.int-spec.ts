@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { runInThisContext } from 'node:vm';
 import ts from 'typescript';
 import { dbSize, flushAll, startRedis, type RedisTestServer } from '@tidykv/testing';
 import * as repository from '../src/index.js';
@@ -45,7 +46,8 @@ function compileEs2021(): new () => RefreshToken {
     throw new Error(`unexpected require(${name})`);
   };
   // The CommonJS output of one module, run with its own exports and require.
-  new Function('exports', 'require', out.outputText)(exports, require);
+  const run = runInThisContext(`(function (exports, require) {\n${out.outputText}\n})`) as (e: object, r: (name: string) => unknown) => void;
+  run(exports, require);
   return exports.RefreshToken as new () => RefreshToken;
 }
 

@@ -238,9 +238,8 @@ describe('repository writes under faults (standalone)', () => {
         if (!candidates.some((c) => key(c) === key(now))) tally.wrong.push(`${id} at the end: stores ${key(now)}, expected one of ${candidates.map(key).join(' | ')}`);
         return { id, model: now };
       };
-      let finals: { id: string; model: State }[] = [];
       try {
-        finals = await Promise.all(Array.from({ length: WRITERS }, (_, w) => writer(w)));
+        const finals = await Promise.all(Array.from({ length: WRITERS }, (_, w) => writer(w)));
         await killer;
         // After the storm: the indexes hold exactly the live entities, and every key has a TTL.
         for (const userId of ['u0', 'u1', 'u2']) {

@@ -37,7 +37,6 @@ describe('repository Lua scripts', () => {
   const save = (ttlMs: number, blocks: IndexBlock[], pairs: string[]) => entityScripts.save.run(redis, { hash: H, id: '1', ttlMs, blocks, pairs }) as Promise<unknown[]>;
   const update = (ttl: 'keep' | 'persist' | number, blocks: IndexBlock[], pairs: string[], removed: string[] = []) =>
     entityScripts.update.run(redis, { hash: H, id: '1', ttl, blocks, pairs, removed }) as Promise<unknown[]>;
-  const calls = ({ counts }: { counts: Record<string, number> }) => counts;
 
   describe('saveEntity', () => {
     it('writes the hash, its TTL and its first index entry atomically, in the calls its header lists', async () => {

@@ -128,7 +128,7 @@ async function observe(real: Real) {
   for (const [prop, values] of [['owner', OWNERS], ['tag', TAGS]] as const) {
     for (const value of values) {
       const key = real.indexKey(prop, value);
-      const members = (await real.redis.zrange(key, '0', '-1', 'WITHSCORES')) as string[];
+      const members = await real.redis.zrange(key, '0', '-1', 'WITHSCORES');
       const live: string[] = [];
       let inf = false;
       for (let i = 0; i < members.length; i += 2) {

@@ -1,4 +1,4 @@
-import { encodeKeyPart, jsonCodec, TidyKvCodecError, TidyKvDecodeError } from '@tidykv/core';
+import { describeValue, encodeKeyPart, jsonCodec, TidyKvCodecError, TidyKvDecodeError } from '@tidykv/core';
 import { TidyKvEntityValueError as EntityValueError } from '../repository.errors.js';
 import type { EntityMetadata } from './entity-metadata.js';
 
@@ -188,7 +188,7 @@ export class EntityCodec {
     if (p !== undefined) {
       const v = record[p];
       if (v !== undefined && v !== null) {
-        if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw EntityValueError.badTimeToLive(this.meta.name, p, String(v));
+        if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw EntityValueError.badTimeToLive(this.meta.name, p, describeValue(v));
         return Math.max(1, Math.round(v * 1000));
       }
     }

@@ -182,7 +182,7 @@ export class EntityProtocol {
       operation,
       async (c) => {
         // Reading the index is a read: a lost ZRANGE changes nothing, so it does not count as an attempt.
-        const ids = (await c.zrange(indexKey, 0, '-1')) as string[];
+        const ids = await c.zrange(indexKey, 0, '-1');
         touched.push(...ids);
         const targets = ids.map((id) => {
           const guess = [...this.guess(id)];
@@ -375,8 +375,8 @@ export class EntityProtocol {
    * Members whose entity has expired are listed too until an insert prunes them (or the key
    * expires with its last member); callers verify each against its hash, which is gone.
    */
-  async members(c: Client, prop: string, part: string): Promise<string[]> {
-    return (await c.zrange(this.indexKeyOf(prop, part), 0, '-1')) as string[];
+  members(c: Client, prop: string, part: string): Promise<string[]> {
+    return c.zrange(this.indexKeyOf(prop, part), 0, '-1');
   }
 
   // ------------------------------------------------------------------ the seen-values cache

@@ -29,7 +29,6 @@ export function repositorySuite(name: string, start: () => Promise<SuiteTarget>)
   describe(name, () => {
     let target: SuiteTarget;
     let ctx: RepositoryContext;
-    let redis: Redis | Cluster;
     let profiles: EntityRepository<Profile>;
     let tokens: EntityRepository<RefreshToken>;
     let named: EntityRepository<Named>;
@@ -40,7 +39,6 @@ export function repositorySuite(name: string, start: () => Promise<SuiteTarget>)
     beforeAll(async () => {
       target = await start();
       ctx = RepositoryContext.create({ connection: target.connection });
-      redis = ctx.connection.client;
       profiles = ctx.repository(Profile);
       tokens = ctx.repository(RefreshToken);
       named = ctx.repository(Named);
