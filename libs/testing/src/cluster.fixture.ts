@@ -66,6 +66,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   const masters = options.masters ?? 3;
   const replicas = options.replicasPerMaster ?? 0;
   const nodeTimeout = options.nodeTimeoutMs ?? 2000;
+  const fullCoverage = options.requireFullCoverage ?? true;
   const total = masters * (1 + replicas);
   const clients = new Set<Redis | Cluster>();
   const procs: RedisProcess[] = [];
@@ -81,7 +82,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
             '--cluster-node-timeout', String(nodeTimeout),
             '--cluster-port', String(busPort),
             '--cluster-announce-ip', '127.0.0.1',
-            '--cluster-require-full-coverage', options.requireFullCoverage === false ? 'no' : 'yes',
+            '--cluster-require-full-coverage', fullCoverage ? 'yes' : 'no',
           ],
         }),
       );

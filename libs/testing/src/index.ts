@@ -7,6 +7,7 @@ export type { RedisProcessOptions } from './redis-process.js';
 export { findRedisServerBinary, HOW_TO_GET_REDIS } from './redis-binary.js';
 export { countCommands, readCommandStats, resetCommandStats } from './commands.helper.js';
 export type { CommandCounts } from './commands.helper.js';
+export { countRoundTrips } from './round-trips.helper.js';
 export { listKeys, dbSize, flushAll, eventually } from './keys.helper.js';
 export type { KeyInfo } from './keys.helper.js';
 export { startRedisSentinel } from './sentinel.fixture.js';

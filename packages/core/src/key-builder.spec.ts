@@ -17,6 +17,13 @@ describe('encodeKeyPart', () => {
     }
   });
 
+  it('refuses a lone surrogate, which UTF-8 would turn into U+FFFD and so into another id\'s key', () => {
+    expect(() => encodeKeyPart('a\uD800')).toThrow(TidyKvKeyError);
+    expect(() => encodeKeyPart('\uDC00')).toThrow(/well-formed Unicode/);
+    expect(encodeKeyPart('\uFFFD')).toBe('%EF%BF%BD');
+    expect(decodeKeyPart(encodeKeyPart('🔑'))).toBe('🔑');
+  });
+
   it('is injective: distinct hostile ids never share a key part', () => {
     const parts = new Set(HOSTILE.map(encodeKeyPart));
     expect(parts.size).toBe(HOSTILE.length);

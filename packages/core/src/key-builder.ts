@@ -7,6 +7,8 @@ export const MAX_ID_LENGTH = 512;
 // `*?[]\` (SCAN MATCH globs), `%` (the escape itself), whitespace and non-ASCII out of raw keys.
 const SAFE = /^[A-Za-z0-9_.~-]*$/;
 const UNSAFE_CHAR = /[^A-Za-z0-9_.~-]/gu;
+// In `u` mode a surrogate pair is one code point, so this matches only a lone surrogate.
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 
 /**
  * Encodes an id into a key part that contains only `[A-Za-z0-9_.~%-]`. The encoding is
@@ -20,6 +22,10 @@ export function encodeKeyPart(id: string): string {
     throw new TidyKvKeyError(`An id must be at most ${MAX_ID_LENGTH} characters, received ${id.length}.`);
   }
   if (SAFE.test(id)) return id;
+  if (LONE_SURROGATE.test(id)) {
+    // UTF-8 has no encoding for a lone surrogate: it would become U+FFFD, and two ids would share a key.
+    throw new TidyKvKeyError('An id must be well-formed Unicode: it contains a lone surrogate (half of an emoji or another astral character, often from slicing a string).');
+  }
   return id.replace(UNSAFE_CHAR, (ch) => {
     let out = '';
     for (const byte of Buffer.from(ch, 'utf8')) out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;

@@ -16,6 +16,14 @@ const DIGEST = /^[A-Za-z0-9_-]{22}$/;
 const PART = /^[A-Za-z0-9_.~%-]+$/;
 const KEYSPACE = /^[A-Za-z0-9_.-]{1,64}$/;
 
+/**
+ * Entity keyspaces no repository may use, because @tidykv/session's families live there under the
+ * same prefix: `s` (session hashes, `<prefix>s:{<tag>}<secret>`) and `u` (principal indexes,
+ * `<prefix>u:{<tag>}`). An entity of keyspace `u` whose id has 4 characters would have exactly a
+ * principal index's key.
+ */
+export const RESERVED_KEYSPACES: readonly string[] = Object.freeze(['s', 'u']);
+
 /** True for a well-formed session id (it says nothing about whether the session exists). */
 export function isSessionIdShape(id: unknown): id is string {
   return typeof id === 'string' && SESSION_ID.test(id);

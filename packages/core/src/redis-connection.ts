@@ -189,7 +189,12 @@ export function isConnectionError(err: unknown): boolean {
   return CONNECTION_ERRORS.test(err.message) || (code !== undefined && CONNECTION_ERRORS.test(code)) || err.name === 'MaxRetriesPerRequestError';
 }
 
-function provesNotSent(err: unknown): boolean {
+/**
+ * True for a failure that proves the command was not executed: Redis refused it (MOVED, ASK,
+ * CLUSTERDOWN, TRYAGAIN, LOADING, READONLY...) or it never left the process. A write that failed
+ * this way applied nothing, whatever {@link isConnectionError} says about the connection.
+ */
+export function provesNotSent(err: unknown): boolean {
   return err instanceof Error && err.name !== 'MaxRetriesPerRequestError' && NOT_SENT.test(err.message);
 }
 

@@ -89,6 +89,16 @@ describe('entity decorators', () => {
     }).toThrow(message);
   });
 
+  it.each(['s', 'u'])('rejects the keyspace %p that @tidykv/session uses, naming the fix', (keyspace) => {
+    expect(() => {
+      @RedisEntity({ keyspace })
+      class K {
+        @Id() id!: string;
+      }
+      return K;
+    }).toThrow(/reserved keyspace.*principal indexes.*Pick a longer name/);
+  });
+
   it.each([0, -1, Number.NaN, '10'])('rejects ttl %p', (ttl) => {
     expect(() => {
       @RedisEntity({ keyspace: 'k', ttl } as never)

@@ -1,14 +1,12 @@
-import { recordField, recordId, recordIndexed, recordTimeToLive, sealEntity } from './internal/entity-metadata.js';
+import { recordField, recordId, recordIndexed, recordTimeToLive, sealEntity, type AnyClass } from './internal/entity-metadata.js';
 
-/** A class that can be an entity. Reads build instances without calling its constructor. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type EntityClass<T extends object = object> = abstract new (...args: any[]) => T;
+export type { EntityClass } from './entity.types.js';
 
 /** Options of {@link RedisEntity}. */
 export interface RedisEntityOptions {
   /**
    * Name of the entity kind, part of every key: `<keyPrefix><keyspace>:{<id>}`. 1-64 characters
-   * from `[A-Za-z0-9_.-]`. Required.
+   * from `[A-Za-z0-9_.-]`, except `s` and `u`, where @tidykv/session keeps its keys. Required.
    */
   keyspace: string;
   /**
@@ -20,13 +18,17 @@ export interface RedisEntityOptions {
 
 /**
  * Marks a class as an entity stored as one Redis hash per instance. Validates the class's
- * declaration at once: a missing or malformed keyspace, a bad ttl or a missing `@Id()` throws
- * {@link EntityMetadataError} while the module is being loaded.
+ * declaration at once: a missing, malformed or reserved keyspace, a bad ttl or a missing `@Id()`
+ * throws {@link TidyKvEntityMetadataError} while the module is being loaded.
+ *
+ * What is stored: the properties named by the decorators below, plus every own enumerable
+ * property the instance carries when it is saved (so undecorated fields work whatever the
+ * compiler's `useDefineForClassFields`); reads restore every stored field.
  */
 export function RedisEntity(options: RedisEntityOptions): ClassDecorator {
   return (target) => {
     const o = (options ?? {}) as Partial<RedisEntityOptions>;
-    sealEntity(target, o.keyspace, o.ttl);
+    sealEntity(target as unknown as AnyClass, o.keyspace, o.ttl);
   };
 }
 
@@ -55,9 +57,10 @@ export function Indexed(): PropertyDecorator {
 }
 
 /**
- * Declares a stored property explicitly. Only needed for properties that a no-argument
- * `new Entity()` does not define (a class whose constructor requires arguments and assigns
- * them); class fields are discovered on their own.
+ * Declares a stored property explicitly. Undecorated properties are stored too (every own
+ * enumerable property of a saved instance is); declaring one makes reads strict about it: a
+ * stored value of a declared property that does not decode raises `TidyKvDecodeError`, where an
+ * undeclared field that does not decode is taken for foreign data and ignored.
  */
 export function Field(): PropertyDecorator {
   return (target, property) => recordField(target, property);

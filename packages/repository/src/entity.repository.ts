@@ -1,20 +1,13 @@
-import { LRUCache } from 'lru-cache';
 import type { Cluster, Redis } from 'ioredis';
-import { decodeKeyPart } from '@tidykv/core';
-import { EntityCodec } from './internal/entity-codec.js';
-import { getEntityMetadata, type EntityClass, type EntityMetadata } from './internal/entity-metadata.js';
-import { interpretEntityReply, runEntityScript, type EntityScriptName, type EntityWriteOutcome } from './internal/entity-scripts.js';
-import { groupByNode } from './internal/key-slot.js';
+import type { KeyBuilder, RedisConnection, RunOptions, TidyKvKeys } from '@tidykv/core';
 import type { IndexedKeys, IndexedValue } from './entity.decorator.js';
-import { EntityConflictError, EntityMetadataError, EntityValueError } from './repository.errors.js';
-import type { RepositoryContext } from './repository-context.service.js';
-
-/** What one index block of an entity script says about one @Indexed property. */
-type BlockSpec =
-  /** Write `enc` (its index entry under `part`, none when undefined). */
-  | { readonly prop: string; readonly enc: string; readonly part: string | undefined }
-  /** Keep whatever the entity stores, re-scoring its entry (TTL changes). */
-  | { readonly prop: string; readonly keep: true };
+import type { EntityClass } from './entity.types.js';
+import { EntityCodec } from './internal/entity-codec.js';
+import { getEntityMetadata, type EntityMetadata } from './internal/entity-metadata.js';
+import { EntityProtocol } from './internal/entity-protocol.js';
+import type { RepositoryDriver } from './internal/repository-driver.js';
+import { TidyKvEntityMetadataError as EntityMetadataError, TidyKvEntityValueError as EntityValueError } from './repository.errors.js';
+import type { ResolvedRepositoryOptions } from './repository.options.js';
 
 /** Options of {@link EntityRepository.ids}. */
 export interface ScanIdsOptions {
@@ -25,6 +18,43 @@ export interface ScanIdsOptions {
 /** A partial entity for {@link EntityRepository.update}: any stored properties except the id. */
 export type EntityPatch<T> = { [K in keyof T]?: T[K] };
 
+/** A repository class: {@link EntityRepository} or a subclass with the same constructor. */
+export type RepositoryClass<T extends object, R extends EntityRepository<T> = EntityRepository<T>> = new (
+  entity: EntityClass<T>,
+  context: EntityRepositoryContext,
+) => R;
+
+/**
+ * What a repository is created with: `RepositoryContext` is the implementation (declared here,
+ * by what repositories use of it, so that the repository does not import the context that
+ * creates repositories).
+ */
+export interface EntityRepositoryContext {
+  /** The Redis connection. */
+  readonly connection: RedisConnection;
+  /** The validated options. */
+  readonly options: ResolvedRepositoryOptions;
+  /**
+   * Builds `<keyPrefix><keyspace>:{<id>}` keys.
+   * @deprecated Use {@link layout}, the key layout of @tidykv/core that builds every tidykv key.
+   */
+  readonly keys: KeyBuilder;
+  /** The key layout (entity and index keys, their SCAN globs) under this context's prefix. */
+  readonly layout: TidyKvKeys;
+  /** True when the connection is a Redis Cluster. */
+  readonly isCluster: boolean;
+  /** @internal What the repositories of this context share beyond the public members. */
+  readonly driver: RepositoryDriver;
+  /** Runs `fn` under the connection's deadline; see `RepositoryContext.run`. */
+  run<T>(operation: string, fn: (client: Redis | Cluster) => Promise<T>, options?: RunOptions): Promise<T>;
+  /** Key of the index sorted set of `property` = the value whose key part is `part`. */
+  indexKey(keyspace: string, property: string, part: string): string;
+  /** A repository for `entity`, of class `repositoryClass` (default {@link EntityRepository}). */
+  repository<U extends object, R extends EntityRepository<U> = EntityRepository<U>>(entity: EntityClass<U>, repositoryClass?: RepositoryClass<U, R>): R;
+  /** Closes the connection if tidykv opened it. */
+  close(): Promise<void>;
+}
+
 /**
  * Stores entities of one class as one Redis hash each, at `<keyPrefix><keyspace>:{<id>}`, with
  * sorted-set indexes for `@Indexed()` properties that expire with their entities. Extend it for
@@ -32,38 +62,36 @@ export type EntityPatch<T> = { [K in keyof T]?: T[K] };
  * `RepositoryModule.forFeature([{ entity, repository }])`.
  *
  * Consistency: on a standalone server (or Sentinel) every write of an entity and its index
- * entries is one atomic script. On Cluster, the entity write is atomic (hash + TTL) and its
- * index entries are updated right after, in their own slots; reads verify every index hit
- * against the entity, so a query never returns or counts an entity that does not currently
+ * entries is one atomic command or script. On Cluster, the entity write is atomic (hash + TTL)
+ * and its index entries are updated right after, in their own slots; reads verify every index
+ * hit against the entity, so a query never returns or counts an entity that does not currently
  * hold the queried value.
+ *
+ * Failures: `RedisUnavailableError` means nothing was applied; `TidyKvOutcomeUnknownError` means
+ * a write was sent and no reply came (every write is safe to repeat). Both come within the
+ * connection's `commandTimeoutMs`, however many commands the call takes.
  */
 export class EntityRepository<T extends object> {
   /** The entity's metadata. */
   protected readonly meta: EntityMetadata;
   /** Converts between entities and hash fields. */
   protected readonly codec: EntityCodec;
-  /**
-   * The indexed values (stored encodings, '' for absent) this process last saw stored per id,
-   * from its own reads and writes. A write that changes an indexed value must name the old index
-   * key up front; with a right guess the usual read-modify-write is one round trip instead of
-   * two. A wrong or missing guess is never unsafe: the script refuses it and reports the stored
-   * values, and the write is retried with them.
-   */
-  private readonly seenIndexed = new LRUCache<string, readonly string[]>({ max: 10_000 });
+  private readonly protocol: EntityProtocol;
 
   constructor(
     /** The entity class. */
     readonly entity: EntityClass<T>,
     /** Connection, key layout and scripts shared with the app's other repositories. */
-    protected readonly context: RepositoryContext,
+    protected readonly context: EntityRepositoryContext,
   ) {
     this.meta = getEntityMetadata(entity);
     this.codec = new EntityCodec(this.meta);
+    this.protocol = new EntityProtocol(this.meta, this.codec, context.driver);
   }
 
   /** The Redis key of entity `id`. Throws {@link TidyKvKeyError} for an empty, non-string or too long id. */
   keyOf(id: string): string {
-    return this.context.keys.tagged(this.meta.keyspace, id);
+    return this.protocol.keyOf(id);
   }
 
   // ------------------------------------------------------------------ writes
@@ -71,84 +99,65 @@ export class EntityRepository<T extends object> {
   /**
    * Inserts or replaces `entity` (properties it no longer has are removed) and applies its TTL in
    * the same atomic step: the instance's `@TimeToLive` value, else the class `ttl`, else the TTL
-   * the stored entity already had. One round trip on a standalone server, also when it changes an
+   * the stored entity already had. Stores the decorated properties and every own enumerable
+   * property of the instance. One round trip on a standalone server, also when it changes an
    * indexed value this process read or wrote last; two when the stored indexed value is one it
    * has not seen (written by another process). On Cluster, one more for index entries. Returns `entity`.
    */
   async save(entity: T): Promise<T> {
-    const enc = this.codec.encode(entity);
-    const specs: BlockSpec[] = this.meta.indexed.map((prop, i) => ({ prop, enc: enc.indexedEncodings[i], part: enc.indexedParts[i] }));
-    await this.write('save', 'saveEntity', enc.id, specs, this.guessIndexed(enc.id), (blocks) => [enc.id, enc.ttlMs, specs.length, ...blocks, ...enc.pairs]);
-    this.rememberIndexed(enc.id, enc.indexedEncodings);
+    await this.protocol.save(this.codec.encode(entity));
     return entity;
   }
 
   /** Saves every entity concurrently (see {@link save}). */
   async saveMany(entities: readonly T[]): Promise<T[]> {
     // Encode all first, so that one bad entity writes nothing.
-    for (const e of entities) this.codec.encode(e);
-    return Promise.all(entities.map((e) => this.save(e)));
+    const encoded = entities.map((e) => this.codec.encode(e));
+    await Promise.all(encoded.map((enc) => this.protocol.save(enc)));
+    return [...entities];
   }
 
   /**
    * Changes the given properties of an existing entity and keeps its TTL (also when the patch
-   * changes the `@TimeToLive` property: use {@link expire} to change the TTL). Properties set to
-   * undefined are removed. Returns false, writing nothing, when the entity does not exist (an
-   * update never recreates a deleted or expired entity).
+   * changes the `@TimeToLive` property: use {@link expire} to change the TTL). Any property but
+   * the id may be patched; properties set to undefined are removed. Returns false, writing
+   * nothing, when the entity does not exist (an update never recreates a deleted or expired entity).
    */
   async update(id: string, patch: EntityPatch<T>): Promise<boolean> {
     if (patch === null || typeof patch !== 'object') {
-      throw new EntityValueError(this.meta.name, '(patch)', `update() needs an object of properties, received ${patch === null ? 'null' : typeof patch}.`);
+      throw EntityValueError.badArgument(this.meta.name, '(patch)', `update() needs an object of properties, received ${patch === null ? 'null' : typeof patch}.`);
     }
-    const record = patch as Record<string, unknown>;
-    const pairs: string[] = [];
-    const removed: string[] = [];
-    const specs: BlockSpec[] = [];
-    for (const prop of Object.keys(record)) {
-      const v = record[prop];
-      if (prop === this.meta.idProperty) {
-        if (v === undefined || v === id) continue;
-        throw new EntityValueError(this.meta.name, prop, 'update() cannot change the id; save a new entity and delete the old one.');
-      }
-      if (!this.codec.properties.includes(prop)) {
-        throw new EntityValueError(this.meta.name, prop, 'the property is not declared on the class. Declare it as a class field or mark it @Field().');
-      }
-      if (v === undefined) removed.push(prop);
-      else pairs.push(prop, this.codec.encodeValue(prop, v));
-      if (this.meta.indexed.includes(prop)) {
-        specs.push({ prop, enc: v === undefined ? '' : this.codec.encodeValue(prop, v), part: v === undefined || v === null ? undefined : this.codec.indexPart(prop, v) });
-      }
-    }
-    const guess = this.guessIndexed(id);
-    const outcome = await this.write('update', 'updateEntity', id, specs, guess, (blocks) => [id, 'keep', specs.length, ...blocks, pairs.length / 2, ...pairs, ...removed]);
-    if (outcome.kind !== 'done') {
-      this.seenIndexed.delete(id);
-      return false;
-    }
-    if (guess.length > 0) {
-      const next = [...guess];
-      for (const spec of specs) if ('enc' in spec) next[this.meta.indexed.indexOf(spec.prop)] = spec.enc;
-      this.rememberIndexed(id, next);
-    }
-    return true;
+    this.keyOf(id);
+    return this.protocol.update(id, this.codec.encodePatch(id, patch));
   }
 
   /** Deletes entity `id` and its index entries. Returns false when it did not exist. */
   async deleteById(id: string): Promise<boolean> {
-    return this.remove(id, this.guessIndexed(id));
+    this.keyOf(id);
+    const [done] = await this.protocol.remove('repository.deleteById', [{ id, guess: this.protocol.guess(id) }]);
+    return done;
   }
 
   /** Deletes `entity` (by its id). Returns false when it did not exist. */
   async delete(entity: T): Promise<boolean> {
     const id = this.codec.idOf(entity);
+    this.keyOf(id);
     // The entity's own indexed values are the best guess of what is stored: one round trip when right.
-    return this.remove(id, this.codec.indexed(entity as Record<string, unknown>).encodings);
+    const [done] = await this.protocol.remove('repository.delete', [{ id, guess: this.codec.indexed(entity as Record<string, unknown>).encodings }]);
+    return done;
   }
 
-  /** Deletes every given entity or id; returns how many existed. */
+  /**
+   * Deletes every given entity or id; returns how many existed. On a standalone server this is
+   * one round trip whatever their number (one script).
+   */
   async deleteMany(items: readonly (T | string)[]): Promise<number> {
-    const done = await Promise.all(items.map((x) => (typeof x === 'string' ? this.deleteById(x) : this.delete(x))));
-    return done.filter(Boolean).length;
+    const targets = items.map((x) => {
+      const id = typeof x === 'string' ? x : this.codec.idOf(x);
+      this.keyOf(id);
+      return { id, guess: typeof x === 'string' ? this.protocol.guess(id) : this.codec.indexed(x as Record<string, unknown>).encodings };
+    });
+    return (await this.protocol.remove('repository.deleteMany', targets)).filter(Boolean).length;
   }
 
   /**
@@ -157,24 +166,26 @@ export class EntityRepository<T extends object> {
    */
   async expire(id: string, seconds: number): Promise<boolean> {
     if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0) {
-      throw new EntityValueError(this.meta.name, '(ttl)', `expire() needs a positive number of seconds, received ${String(seconds)}.`);
+      throw EntityValueError.badArgument(this.meta.name, '(ttl)', `expire() needs a positive number of seconds, received ${String(seconds)}.`);
     }
-    return this.retime(id, String(Math.max(1, Math.round(seconds * 1000))));
+    this.keyOf(id);
+    return this.protocol.retime(id, Math.max(1, Math.round(seconds * 1000)));
   }
 
   /** Removes the TTL of entity `id`: it lives until deleted. Returns false when it does not exist. */
   async persist(id: string): Promise<boolean> {
-    return this.retime(id, 'persist');
+    this.keyOf(id);
+    return this.protocol.retime(id, 'persist');
   }
 
   // ------------------------------------------------------------------ reads
 
-  /** The entity `id`, or null when it does not exist (never an empty "ghost" object). One round trip. */
+  /** The entity `id`, or null when it does not exist (never an empty "ghost" object). One round trip, one command. */
   async findById(id: string): Promise<T | null> {
     const key = this.keyOf(id);
     const raw = await this.context.run('repository.findById', (c) => c.hgetall(key));
     const entity = this.codec.decode<T>(key, id, raw);
-    if (entity) this.rememberStored(id, raw);
+    if (entity) this.protocol.rememberStored(id, raw);
     return entity;
   }
 
@@ -184,10 +195,10 @@ export class EntityRepository<T extends object> {
    */
   async findManyById(ids: readonly string[]): Promise<(T | null)[]> {
     const keys = ids.map((id) => this.keyOf(id));
-    const raws = await this.context.run('repository.findManyById', (c) => this.readHashes(c, keys));
+    const raws = await this.context.run('repository.findManyById', (c) => this.protocol.readHashes(c, keys));
     return raws.map((raw, i) => {
       const entity = this.codec.decode<T>(keys[i], ids[i], raw);
-      if (entity) this.rememberStored(ids[i], raw);
+      if (entity) this.protocol.rememberStored(ids[i], raw);
       return entity;
     });
   }
@@ -207,13 +218,27 @@ export class EntityRepository<T extends object> {
   }
 
   /**
-   * The entities whose `property` currently equals `value`. Two round trips whatever the number
-   * of results: the live ids from the index, then the entities (one pipeline per node), each
-   * verified against the value so that an expired, deleted or changed entity is never returned.
+   * The entities whose `property` currently equals `value`, soonest to expire first. Two round
+   * trips whatever the number of results: the index's members (one ZRANGE), then the entities
+   * (one pipeline per node), each verified against the value so that an expired, deleted or
+   * changed entity is never returned.
    */
   async findBy<K extends IndexedKeys<T>>(property: K, value: IndexedValue<T, K>): Promise<T[]> {
-    const { found } = await this.query('repository.findBy', property, value, 'entities');
-    return found.map((f) => f.entity);
+    const { part, enc } = this.queryOf(property, value);
+    return this.context.run('repository.findBy', async (c) => {
+      const ids = await this.protocol.members(c, property, part);
+      const keys = ids.map((id) => this.keyOf(id));
+      const raws = await this.protocol.readHashes(c, keys);
+      const found: T[] = [];
+      raws.forEach((raw, i) => {
+        if (raw[property] !== enc) return;
+        const entity = this.codec.decode<T>(keys[i], ids[i], raw);
+        if (!entity) return;
+        this.protocol.rememberStored(ids[i], raw);
+        found.push(entity);
+      });
+      return found;
+    });
   }
 
   /** The first entity (soonest to expire) whose `property` equals `value`, or null. Two round trips. */
@@ -223,17 +248,28 @@ export class EntityRepository<T extends object> {
 
   /** How many entities currently have `property` = `value`, verified like {@link findBy}. Two round trips. */
   async countBy<K extends IndexedKeys<T>>(property: K, value: IndexedValue<T, K>): Promise<number> {
-    return (await this.query('repository.countBy', property, value, 'count')).count;
+    const { part, enc } = this.queryOf(property, value);
+    return this.context.run('repository.countBy', async (c) => {
+      const ids = await this.protocol.members(c, property, part);
+      const fields = await this.protocol.readField(
+        c,
+        ids.map((id) => this.keyOf(id)),
+        property,
+      );
+      return fields.filter((f) => f === enc).length;
+    });
   }
 
   /**
    * Deletes every entity whose `property` equals `value` ("revoke every token of user X") with
-   * their index entries. Returns how many were deleted.
+   * their index entries, and returns how many were deleted. An entity that stops holding the value
+   * meanwhile is left alone. Two round trips on a standalone server (the index, then one script
+   * for all of them, three when another indexed property of theirs is not the one this process
+   * last saw); on Cluster, one per entity after the first, in parallel.
    */
   async deleteBy<K extends IndexedKeys<T>>(property: K, value: IndexedValue<T, K>): Promise<number> {
-    const { found } = await this.query('repository.deleteBy', property, value, 'entities');
-    const done = await Promise.all(found.map((f) => this.remove(f.id, f.indexedEncodings)));
-    return done.filter(Boolean).length;
+    const { part, enc } = this.queryOf(property, value);
+    return this.protocol.removeBy('repository.deleteBy', property, enc, part);
   }
 
   /**
@@ -246,202 +282,27 @@ export class EntityRepository<T extends object> {
     const count = options.count ?? 1000;
     const client = this.context.connection.client;
     const nodes: Redis[] = this.context.isCluster ? (client as Cluster).nodes('master') : [client as Redis];
-    const prefix = this.context.keys.tagged(this.meta.keyspace, 'x').slice(0, -'x}'.length);
-    const pattern = `${this.context.keys.pattern(this.meta.keyspace).slice(0, -1)}{*}`;
+    const layout = this.context.layout;
+    const glob = layout.entityGlob(this.meta.keyspace);
     for (const node of nodes) {
       let cursor = '0';
       do {
-        const [next, keys] = await this.context.run('repository.ids', () => node.scan(cursor, 'MATCH', pattern, 'COUNT', count));
+        const [next, keys] = await this.context.run('repository.ids', () => node.scan(cursor, 'MATCH', glob, 'COUNT', count));
         cursor = next;
         for (const key of keys) {
-          // MATCH is a glob: re-check the exact shape, so a stray key cannot pass for an entity.
-          if (!key.startsWith(prefix) || !key.endsWith('}')) continue;
-          const part = key.slice(prefix.length, -1);
-          if (part.includes('{') || part.includes('}')) continue;
-          try {
-            yield decodeKeyPart(part);
-          } catch {
-            continue;
-          }
+          // MATCH is a glob: the layout re-checks the exact shape, so a stray key cannot pass for an entity.
+          const id = layout.entityIdOf(this.meta.keyspace, key);
+          if (id !== undefined) yield id;
         }
       } while (cursor !== '0');
     }
   }
 
-  // ------------------------------------------------------------------ internals
-
-  private guessIndexed(id: string): readonly string[] {
-    return this.meta.indexed.length === 0 ? [] : (this.seenIndexed.get(id) ?? []);
-  }
-
-  private rememberIndexed(id: string, encodings: readonly string[]): void {
-    if (this.meta.indexed.length > 0) this.seenIndexed.set(id, encodings);
-  }
-
-  private rememberStored(id: string, raw: Record<string, string>): void {
-    if (this.meta.indexed.length > 0) this.seenIndexed.set(id, this.meta.indexed.map((p) => raw[p] ?? ''));
-  }
-
-  private indexKeyOf(prop: string, part: string): string {
-    return this.context.indexKey(this.meta.keyspace, prop, part);
-  }
-
-  /**
-   * Runs an entity script. Standalone: the blocks name the index keys the stored values are
-   * expected to live under; when the script reports other stored values it wrote nothing, and
-   * the call is repeated with those. Cluster: only the hash is touched atomically (blocks say
-   * '*'), then the index entries are moved in their own slots.
-   */
-  private async write(
-    op: string,
-    script: EntityScriptName,
-    id: string,
-    specs: readonly BlockSpec[],
-    guess: readonly string[],
-    args: (blocks: (string | number)[]) => (string | number)[],
-  ): Promise<EntityWriteOutcome> {
-    const hashKey = this.keyOf(id);
-    const conn = this.context;
-    if (this.context.isCluster || specs.length === 0) {
-      const blocks = specs.flatMap((s) => [s.prop, 'enc' in s ? s.enc : '', 0, '*', 0]);
-      const reply = await conn.run(`repository.${op}`, (c) => runEntityScript(c, script, [hashKey], args(blocks)));
-      const outcome = interpretEntityReply(script, reply);
-      if (outcome.kind === 'done' && specs.length > 0) await this.moveIndexEntries(op, id, specs, outcome);
-      return outcome;
-    }
-    let expected = specs.map((s) => guess[this.meta.indexed.indexOf(s.prop)] ?? '');
-    const attempts = this.context.options.maxConflictRetries + 1;
-    for (let attempt = 0; attempt < attempts; attempt++) {
-      const keys = [hashKey];
-      const position = (key: string): number => {
-        const i = keys.indexOf(key);
-        if (i !== -1) return i + 1;
-        keys.push(key);
-        return keys.length;
-      };
-      const blocks: (string | number)[] = [];
-      specs.forEach((s, i) => {
-        const exp = expected[i];
-        const oldPart = this.codec.indexPartOfStored(s.prop, exp);
-        const enc = 'keep' in s ? exp : s.enc;
-        const part = 'keep' in s ? oldPart : s.part;
-        blocks.push(s.prop, enc, part === undefined ? 0 : position(this.indexKeyOf(s.prop, part)), exp, oldPart === undefined ? 0 : position(this.indexKeyOf(s.prop, oldPart)));
-      });
-      const reply = await conn.run(`repository.${op}`, (c) => runEntityScript(c, script, keys, args(blocks)));
-      const outcome = interpretEntityReply(script, reply);
-      if (outcome.kind !== 'stale') return outcome;
-      expected = [...outcome.olds];
-    }
-    throw new EntityConflictError(this.meta.name, id, attempts);
-  }
-
-  private async remove(id: string, guess: readonly string[]): Promise<boolean> {
-    const specs: BlockSpec[] = this.meta.indexed.map((prop) => ({ prop, enc: '', part: undefined }));
-    if (specs.length === 0) {
-      // Nothing to clean up: a plain UNLINK is the whole delete.
-      const key = this.keyOf(id);
-      return (await this.context.run('repository.delete', (c) => c.unlink(key))) === 1;
-    }
-    const outcome = await this.write('delete', 'deleteEntity', id, specs, guess, (blocks) => [id, specs.length, ...blocks]);
-    this.seenIndexed.delete(id);
-    return outcome.kind === 'done';
-  }
-
-  private async retime(id: string, ttl: string): Promise<boolean> {
-    const specs: BlockSpec[] = this.meta.indexed.map((prop) => ({ prop, keep: true }));
-    const outcome = await this.write('expire', 'updateEntity', id, specs, this.guessIndexed(id), (blocks) => [id, ttl, specs.length, ...blocks, 0]);
-    return outcome.kind === 'done';
-  }
-
-  /** HGETALL of every key: one pipeline on a standalone server, one per node on Cluster. */
-  private async readHashes(c: Redis | Cluster, keys: readonly string[]): Promise<Record<string, string>[]> {
-    if (keys.length === 0) return [];
-    const groups = c.isCluster ? groupByNode(c as Cluster, keys) : [keys.map((_, i) => i)];
-    const out: Record<string, string>[] = new Array(keys.length);
-    await Promise.all(
-      groups.map(async (group) => {
-        const p = c.pipeline();
-        for (const i of group) p.hgetall(keys[i]);
-        const replies = (await p.exec()) ?? [];
-        group.forEach((i, j) => {
-          const [err, raw] = replies[j] ?? [new Error('no reply')];
-          if (err) throw err;
-          out[i] = raw as Record<string, string>;
-        });
-      }),
-    );
-    return out;
-  }
-
-  /** HGET of one field of every key, grouped like {@link readHashes}. */
-  private async readField(c: Redis | Cluster, keys: readonly string[], field: string): Promise<(string | null)[]> {
-    if (keys.length === 0) return [];
-    const groups = c.isCluster ? groupByNode(c as Cluster, keys) : [keys.map((_, i) => i)];
-    const out: (string | null)[] = new Array(keys.length);
-    await Promise.all(
-      groups.map(async (group) => {
-        const p = c.pipeline();
-        for (const i of group) p.hget(keys[i], field);
-        const replies = (await p.exec()) ?? [];
-        group.forEach((i, j) => {
-          const [err, raw] = replies[j] ?? [new Error('no reply')];
-          if (err) throw err;
-          out[i] = raw as string | null;
-        });
-      }),
-    );
-    return out;
-  }
-
-  /**
-   * Round trip 1: the live ids of the index (expired members pruned). Round trip 2: each
-   * candidate's hash (or just the queried field for counts), kept only when it still holds the
-   * exact encoding of `value`: entities that vanished early or moved are skipped.
-   */
-  private async query(op: string, property: string, value: unknown, want: 'entities' | 'count'): Promise<{ found: { id: string; entity: T; indexedEncodings: string[] }[]; count: number }> {
+  private queryOf(property: string, value: unknown): { part: string; enc: string } {
     if (!this.meta.indexed.includes(property)) throw EntityMetadataError.notIndexed(this.meta.name, property);
     if (value === null || value === undefined) {
-      throw new EntityValueError(this.meta.name, property, 'null and undefined are not indexed; query a string, number, boolean or Date.');
+      throw EntityValueError.badArgument(this.meta.name, property, 'null and undefined are not indexed; query a string, number, boolean or Date.');
     }
-    const part = this.codec.indexPart(property, value);
-    const enc = this.codec.encodeValue(property, value);
-    const indexKey = this.indexKeyOf(property, part);
-    return this.context.run(op, async (c) => {
-      const ids = await runEntityScript<string[]>(c, 'findIndex', [indexKey], []);
-      const keys = ids.map((id) => this.keyOf(id));
-      if (want === 'count') {
-        const fields = await this.readField(c, keys, property);
-        return { found: [], count: fields.filter((f) => f === enc).length };
-      }
-      const raws = await this.readHashes(c, keys);
-      const found: { id: string; entity: T; indexedEncodings: string[] }[] = [];
-      raws.forEach((raw, i) => {
-        if (raw[property] !== enc) return;
-        const entity = this.codec.decode<T>(keys[i], ids[i], raw);
-        if (entity) {
-          const indexedEncodings = this.meta.indexed.map((p) => raw[p] ?? '');
-          this.rememberIndexed(ids[i], indexedEncodings);
-          found.push({ id: ids[i], entity, indexedEncodings });
-        }
-      });
-      return { found, count: found.length };
-    });
-  }
-
-  // Cluster only: the entity write has happened; bring its index entries in line, in parallel.
-  private async moveIndexEntries(op: string, id: string, specs: readonly BlockSpec[], outcome: Extract<EntityWriteOutcome, { kind: 'done' }>): Promise<void> {
-    // A delete has no new entries, so its score is never used.
-    const score = outcome.expiresAt === null ? 'inf' : String(outcome.expiresAt);
-    const calls: [string, string][] = [];
-    specs.forEach((s, i) => {
-      const old = outcome.olds[i] ?? '';
-      const oldPart = this.codec.indexPartOfStored(s.prop, old);
-      const newPart = 'keep' in s ? oldPart : s.part;
-      if (oldPart !== undefined && oldPart !== newPart) calls.push([this.indexKeyOf(s.prop, oldPart), 'del']);
-      if (newPart !== undefined) calls.push([this.indexKeyOf(s.prop, newPart), score]);
-    });
-    await this.context.run(`repository.${op}`, (c) =>
-      Promise.all(calls.map(([key, arg]) => runEntityScript(c, 'setIndexEntry', [key], [id, arg]))),
-    );
+    return { part: this.codec.indexPart(property, value), enc: this.codec.encodeValue(property, value) };
   }
 }

@@ -1,8 +1,8 @@
 import { Inject } from '@nestjs/common';
 import { TidyKvConfigError } from '@tidykv/core';
-import type { EntityClass } from './internal/entity-metadata.js';
+import type { EntityClass } from './entity.types.js';
 
-const tokens = new WeakMap<Function, symbol>();
+const tokens = new WeakMap<object, symbol>();
 
 /**
  * The injection token of the repository of `entity`: use it to provide a test double,

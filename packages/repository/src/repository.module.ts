@@ -1,9 +1,9 @@
-import { Module, type DynamicModule, type OnApplicationShutdown, type Provider } from '@nestjs/common';
-import { Inject } from '@nestjs/common';
+import { Inject, Logger, Module, type DynamicModule, type OnApplicationShutdown, type Provider } from '@nestjs/common';
 import { TidyKvConfigError } from '@tidykv/core';
 import { EntityRepository } from './entity.repository.js';
 import { getRepositoryToken } from './inject-repository.decorator.js';
-import { getEntityMetadata, type EntityClass } from './internal/entity-metadata.js';
+import type { EntityClass } from './entity.types.js';
+import { getEntityMetadata } from './internal/entity-metadata.js';
 import { REPOSITORY_CONTEXT, REPOSITORY_MODULE_OPTIONS } from './repository.constants.js';
 import { RepositoryContext, type RepositoryClass } from './repository-context.service.js';
 import { RepositoryConfigurableModule } from './repository.module-definition.js';
@@ -17,7 +17,7 @@ export type RepositoryFeature =
       entity: EntityClass;
       /** A subclass of {@link EntityRepository} (keeping its constructor); injectable by its class too. */
       // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each entry has its own entity type
-      repository: RepositoryClass<any, EntityRepository<any>>;
+      repository: RepositoryClass<any>;
     };
 
 // Holds the shutdown hook: the context is created by a factory, so it cannot be the hook itself.
@@ -44,7 +44,7 @@ class RepositoryFeatureModule {}
     {
       provide: REPOSITORY_CONTEXT,
       inject: [REPOSITORY_MODULE_OPTIONS],
-      useFactory: (options: RepositoryModuleOptions) => RepositoryContext.create(options),
+      useFactory: (options: RepositoryModuleOptions) => RepositoryContext.create(options, { logger: new Logger('TidyKvRepository') }),
     },
     RepositoryLifecycle,
   ],
@@ -60,9 +60,10 @@ export class RepositoryModule extends RepositoryConfigurableModule {
       throw TidyKvConfigError.invalid('RepositoryModule.forFeature', features, 'an array of entity classes or { entity, repository }');
     }
     const providers: Provider[] = [];
-    features.forEach((f, i) => {
-      const entity = typeof f === 'function' ? f : f?.entity;
-      const repository = typeof f === 'function' ? undefined : f?.repository;
+    const exported: (symbol | RepositoryClass<object>)[] = [];
+    features.forEach((f: RepositoryFeature | undefined, i) => {
+      const entity: EntityClass | undefined = typeof f === 'function' ? f : f?.entity;
+      const repository: RepositoryClass<object> | undefined = typeof f === 'function' ? undefined : f?.repository;
       if (typeof entity !== 'function') {
         throw TidyKvConfigError.invalid(
           `RepositoryModule.forFeature[${i}]`,
@@ -81,8 +82,12 @@ export class RepositoryModule extends RepositoryConfigurableModule {
         inject: [REPOSITORY_CONTEXT],
         useFactory: (context: RepositoryContext) => context.repository(entity, repository),
       });
-      if (repository) providers.push({ provide: repository, useExisting: token });
+      exported.push(token);
+      if (repository) {
+        providers.push({ provide: repository, useExisting: token });
+        exported.push(repository);
+      }
     });
-    return { module: RepositoryFeatureModule, providers, exports: providers.map((p) => (p as { provide: symbol | Function }).provide) };
+    return { module: RepositoryFeatureModule, providers, exports: exported };
   }
 }

@@ -113,6 +113,37 @@ describe('RepositoryModule (Nest)', () => {
     expect(own.status).toBe('ready');
   });
 
+  it('given an app-owned client, opens no connection of its own (one client can serve every tidykv module)', async () => {
+    // The README's "One connection": one ioredis client, created with the options tidykv gives
+    // its own connections, provided once and handed to each module as { client }.
+    const shared = server.client({ connectionName: 'app-shared', enableOfflineQueue: false, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0 });
+    await new Promise<void>((resolve) => (shared.status === 'ready' ? resolve() : shared.once('ready', () => resolve())));
+    @Module({ providers: [{ provide: 'REDIS', useValue: shared }], exports: ['REDIS'] })
+    class RedisClientModule {}
+    const inspect = server.client({ connectionName: 'inspect' });
+    const names = async () =>
+      ((await inspect.client('LIST')) as string)
+        .trim()
+        .split('\n')
+        .map((l) => /name=(\S*)/.exec(l)?.[1] ?? '')
+        .sort();
+    const before = await names();
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        RepositoryModule.forRootAsync({ imports: [RedisClientModule], inject: ['REDIS'], useFactory: (client: typeof shared) => ({ connection: { client } }) }),
+        NotesModule,
+      ],
+    }).compile();
+    const app = moduleRef.createNestApplication();
+    await app.init();
+    await app.get(NotesService).notes.save(Object.assign(new Note(), { id: 'n3', text: 'shared' }));
+    expect(await app.get(NotesService).notes.findById('n3')).toEqual(Object.assign(new Note(), { id: 'n3', text: 'shared' }));
+    expect(await names()).toEqual(before);
+    expect(before.filter((n) => n === 'app-shared')).toHaveLength(1);
+    await app.close();
+    expect(shared.status).toBe('ready');
+  });
+
   it('getRepositoryToken lets a test replace a repository with a double', async () => {
     const fake = { findById: async () => ({ id: 'fake', text: 'double' }) };
     const moduleRef = await Test.createTestingModule({

@@ -1,5 +1,5 @@
-import { encodeKeyPart, jsonCodec, TidyKvCodecError, TidyKvDecodeError } from '@tidykv/core';
-import { EntityValueError } from '../repository.errors.js';
+import { describeValue, encodeKeyPart, jsonCodec, TidyKvCodecError, TidyKvDecodeError } from '@tidykv/core';
+import { TidyKvEntityValueError as EntityValueError } from '../repository.errors.js';
 import type { EntityMetadata } from './entity-metadata.js';
 
 /** Hash field kept in an entity that has no other stored property, because Redis has no empty hashes. */
@@ -18,31 +18,41 @@ export interface EncodedEntity {
   readonly ttlMs: number;
 }
 
+/** A patch of {@link EntityRepository.update}, encoded. */
+export interface EncodedPatch {
+  /** Field/value pairs to set. */
+  readonly pairs: string[];
+  /** Fields to remove (properties set to undefined). */
+  readonly removed: string[];
+  /** The indexed properties the patch writes: new encoding ('' when removed) and index key part. */
+  readonly indexed: { readonly prop: string; readonly enc: string; readonly part: string | undefined }[];
+}
+
 /**
  * Converts entities to hash fields and back. Every property is stored with the JSON codec of
  * @tidykv/core, which round-trips strings, numbers, booleans, null, Dates, nested objects and
  * arrays exactly; an undefined property is simply not stored.
+ *
+ * Which properties: those the decorators declare, plus every own enumerable property of the
+ * instance being saved. Nothing is learned by constructing the class: with
+ * `useDefineForClassFields: false` (TypeScript's default below ES2022) an undecorated field is
+ * not an own property of `new Entity()`, and such probing silently lost data.
  */
 export class EntityCodec {
-  /** Every stored property except the id, in a stable order. */
-  readonly properties: readonly string[];
-  private readonly known: Set<string>;
+  private readonly declared: ReadonlySet<string>;
 
   constructor(readonly meta: EntityMetadata) {
-    const props = new Set<string>(meta.declared);
-    for (const p of probeFields(meta)) if (p !== meta.idProperty) props.add(p);
-    this.properties = Object.freeze([...props]);
-    this.known = new Set(props);
+    this.declared = new Set(meta.declared);
   }
 
   /** The id of `entity`, validated (a non-empty string). */
   idOf(entity: object): string {
     if (entity === null || typeof entity !== 'object') {
-      throw new EntityValueError(this.meta.name, this.meta.idProperty, `expected an entity object, received ${entity === null ? 'null' : typeof entity}.`);
+      throw EntityValueError.badArgument(this.meta.name, this.meta.idProperty, `expected an entity object, received ${entity === null ? 'null' : typeof entity}.`);
     }
     const id = (entity as Record<string, unknown>)[this.meta.idProperty];
     if (typeof id !== 'string' || id.length === 0) {
-      throw new EntityValueError(this.meta.name, this.meta.idProperty, `the @Id() property must hold a non-empty string, received ${id === '' ? 'an empty string' : typeof id}.`);
+      throw EntityValueError.badId(this.meta.name, this.meta.idProperty, id === '' ? 'an empty string' : typeof id);
     }
     return id;
   }
@@ -51,34 +61,84 @@ export class EntityCodec {
   encode(entity: object): EncodedEntity {
     const id = this.idOf(entity);
     const record = entity as Record<string, unknown>;
-    for (const key of Object.keys(record)) {
-      if (key !== this.meta.idProperty && !this.known.has(key) && record[key] !== undefined) {
-        // Storing it would work, but reading it back would drop it: refuse rather than lose data.
-        throw new EntityValueError(
-          this.meta.name,
-          key,
-          'the property is not declared on the class, so it would not be read back. Declare it as a class field or mark it @Field().',
-        );
-      }
-    }
     const pairs: string[] = [];
-    for (const p of this.properties) {
-      const v = record[p];
-      if (v !== undefined) pairs.push(p, this.encodeValue(p, v));
+    const own = Object.keys(record);
+    for (const p of own) this.push(pairs, p, record[p]);
+    // Declared properties that are not own (an accessor on the prototype, say) are stored too.
+    if (this.meta.declared.length > 0) {
+      const ownSet = own.length > 4 ? new Set(own) : undefined;
+      for (const p of this.meta.declared) if (!(ownSet ? ownSet.has(p) : own.includes(p))) this.push(pairs, p, record[p]);
     }
     if (pairs.length === 0) pairs.push(MARKER_FIELD, '1');
     const { encodings, parts } = this.indexed(record);
     return { id, pairs, indexedEncodings: encodings, indexedParts: parts, ttlMs: this.ttlOf(record) };
   }
 
+  private push(pairs: string[], property: string, value: unknown): void {
+    if (property === this.meta.idProperty || value === undefined) return;
+    this.checkName(property);
+    pairs.push(property, this.encodeValue(property, value));
+  }
+
+  /** Refuses property names that cannot round-trip as hash fields. */
+  checkName(property: string): void {
+    if (property === MARKER_FIELD) {
+      throw EntityValueError.reservedName(this.meta.name, property, `"${MARKER_FIELD}" is the field that keeps an entity without properties in Redis.`);
+    }
+    if (property === '__proto__') {
+      throw EntityValueError.reservedName(this.meta.name, property, 'reading it back would replace the entity\'s prototype, so it is never restored.');
+    }
+  }
+
+  /**
+   * Encodes the patch of `update()`: any property but the id (which it may repeat unchanged).
+   * Properties set to undefined are removed.
+   */
+  encodePatch(id: string, patch: object): EncodedPatch {
+    const record = patch as Record<string, unknown>;
+    const pairs: string[] = [];
+    const removed: string[] = [];
+    const indexed: EncodedPatch['indexed'] = [];
+    for (const prop of Object.keys(record)) {
+      const v = record[prop];
+      if (prop === this.meta.idProperty) {
+        if (v === undefined || v === id) continue;
+        throw EntityValueError.badArgument(this.meta.name, prop, 'update() cannot change the id; save a new entity and delete the old one.');
+      }
+      this.checkName(prop);
+      const enc = v === undefined ? '' : this.encodeValue(prop, v);
+      if (v === undefined) removed.push(prop);
+      else pairs.push(prop, enc);
+      if (this.meta.indexed.includes(prop)) indexed.push({ prop, enc, part: v === undefined || v === null ? undefined : this.indexPart(prop, v) });
+    }
+    // A patched @TimeToLive value is stored (the TTL itself only changes with expire()), but it must be one a save would accept.
+    const ttlProp = this.meta.ttlProperty;
+    if (ttlProp !== undefined && record[ttlProp] !== undefined) this.ttlOf(record);
+    return { pairs, removed, indexed };
+  }
+
   /** Encodes one property value. */
   encodeValue(property: string, value: unknown): string {
+    let out: string;
     try {
-      return jsonCodec.encode(value);
+      out = jsonCodec.encode(value);
     } catch (err) {
-      if (err instanceof TidyKvCodecError) throw new EntityValueError(this.meta.name, property, err.message);
+      if (err instanceof TidyKvCodecError) throw EntityValueError.notStorable(this.meta.name, property, err.message);
       throw err;
     }
+    // The codec drops `__proto__` keys when decoding (stored data must never set a prototype), so
+    // a value holding one would not read back equal: refuse it before anything is written.
+    if (out.includes('__proto__')) {
+      const at = protoKeyPath(value, '$');
+      if (at !== undefined) {
+        throw EntityValueError.notStorable(
+          this.meta.name,
+          property,
+          `the key "__proto__" at ${at} would be dropped when read back (decoding never lets stored data set a prototype). Rename the key.`,
+        );
+      }
+    }
+    return out;
   }
 
   /** Stored encodings and index key parts of the indexed properties of `record` (missing = undefined). */
@@ -102,14 +162,12 @@ export class EntityCodec {
     if (typeof value === 'string') s = value;
     else if (typeof value === 'number' || typeof value === 'boolean') s = String(value);
     else if (value instanceof Date) s = Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
-    else {
-      throw new EntityValueError(this.meta.name, property, 'an @Indexed() property must hold a string, number, boolean, Date, null or undefined.');
-    }
+    else throw EntityValueError.notIndexable(this.meta.name, property);
     if (s === '') return '%';
     try {
       return encodeKeyPart(s);
     } catch (err) {
-      throw new EntityValueError(this.meta.name, property, `the value cannot be indexed: ${(err as Error).message}`);
+      throw EntityValueError.notIndexable(this.meta.name, property, `the value cannot be indexed: ${(err as Error).message}`);
     }
   }
 
@@ -130,9 +188,7 @@ export class EntityCodec {
     if (p !== undefined) {
       const v = record[p];
       if (v !== undefined && v !== null) {
-        if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-          throw new EntityValueError(this.meta.name, p, `the @TimeToLive() property must hold a positive number of seconds, null or undefined; received ${String(v)}.`);
-        }
+        if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw EntityValueError.badTimeToLive(this.meta.name, p, describeValue(v));
         return Math.max(1, Math.round(v * 1000));
       }
     }
@@ -141,8 +197,10 @@ export class EntityCodec {
 
   /**
    * Builds an entity from an HGETALL reply, or null for an empty reply (a missing key): never a
-   * ghost object. Fields that are not properties of the class are ignored; a field that does not
-   * decode raises {@link TidyKvDecodeError} naming the key and the field.
+   * ghost object. Every stored field that decodes is restored, except the marker field (and a
+   * field named like the id property or `__proto__`, which only foreign data can hold). A field
+   * the class declares that does not decode raises {@link TidyKvDecodeError} naming the key and the
+   * field; an undeclared one is taken for another program's data and ignored.
    */
   decode<T>(key: string, id: string, raw: Record<string, string>): T | null {
     let any = false;
@@ -150,24 +208,34 @@ export class EntityCodec {
     out[this.meta.idProperty] = id;
     for (const field in raw) {
       any = true;
-      if (!this.known.has(field)) continue;
+      if (field === MARKER_FIELD || field === this.meta.idProperty || field === '__proto__') continue;
+      let value: unknown;
       try {
-        out[field] = jsonCodec.decode(raw[field]);
+        value = jsonCodec.decode(raw[field]);
       } catch (err) {
-        throw new TidyKvDecodeError(key, field, err);
+        if (this.declared.has(field)) throw new TidyKvDecodeError(key, field, err);
+        continue;
       }
+      out[field] = value;
     }
     return any ? (out as T) : null;
   }
 }
 
-// A no-argument instance reveals the class fields (ES2022 class fields are own properties from
-// construction). Classes whose constructor needs arguments declare their fields with @Field().
-function probeFields(meta: EntityMetadata): string[] {
-  try {
-    const instance = Reflect.construct(meta.target as unknown as Function, []) as object;
-    return Object.keys(instance);
-  } catch {
-    return [];
+/** Path of the first own `__proto__` key inside `value`, or undefined. */
+function protoKeyPath(value: unknown, path: string): string | undefined {
+  if (value === null || typeof value !== 'object' || value instanceof Date) return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const at = protoKeyPath(value[i], `${path}[${i}]`);
+      if (at !== undefined) return at;
+    }
+    return undefined;
   }
+  for (const k of Object.keys(value)) {
+    if (k === '__proto__') return `${path}.__proto__`;
+    const at = protoKeyPath((value as Record<string, unknown>)[k], `${path}.${k}`);
+    if (at !== undefined) return at;
+  }
+  return undefined;
 }

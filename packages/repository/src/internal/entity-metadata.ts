@@ -1,5 +1,6 @@
-import type { EntityClass } from '../entity.decorator.js';
-import { EntityMetadataError } from '../repository.errors.js';
+import { describeValue, RESERVED_KEYSPACES } from '@tidykv/core';
+import type { EntityClass } from '../entity.types.js';
+import { TidyKvEntityMetadataError as EntityMetadataError } from '../repository.errors.js';
 
 export type { EntityClass };
 
@@ -14,7 +15,11 @@ export interface EntityMetadata {
   readonly ttlProperty: string | undefined;
   /** `@Indexed` properties, in declaration order (the order of index blocks in the scripts). */
   readonly indexed: readonly string[];
-  /** Properties declared through tidykv decorators other than `@Id` (`@Field`, `@Indexed`, `@TimeToLive`). */
+  /**
+   * Properties declared through tidykv decorators other than `@Id` (`@Field`, `@Indexed`,
+   * `@TimeToLive`): always stored when defined, and read strictly (a value that does not decode
+   * is an error, not foreign data).
+   */
   readonly declared: readonly string[];
 }
 
@@ -27,11 +32,14 @@ interface Pending {
 
 // One storage object for every decorator, keyed by class: property decorators run before the
 // class decorator, so they collect into `pending` and `@RedisEntity` validates and seals.
-const pending = new WeakMap<Function, Pending>();
-const sealed = new WeakMap<Function, EntityMetadata>();
+const pending = new WeakMap<object, Pending>();
+const sealed = new WeakMap<object, EntityMetadata>();
+
+/** A class as decorators see it: anything with a name and a prototype. */
+export type AnyClass = abstract new (...args: never[]) => unknown;
 
 function pendingOf(target: object, property: string | symbol, decorator: string): { p: Pending; name: string; prop: string } {
-  const ctor = typeof target === 'function' ? (target as Function) : (target as { constructor: Function }).constructor;
+  const ctor: AnyClass = typeof target === 'function' ? (target as AnyClass) : (target as { constructor: AnyClass }).constructor;
   const name = ctor?.name || 'anonymous class';
   if (typeof target === 'function') throw EntityMetadataError.conflict(name, String(property), `${decorator} cannot decorate a static property.`);
   if (typeof property !== 'string') throw EntityMetadataError.conflict(name, String(property), `${decorator} needs a string-named property, not a symbol.`);
@@ -43,15 +51,15 @@ function pendingOf(target: object, property: string | symbol, decorator: string)
   return { p, name, prop: property };
 }
 
-function declaredType(target: object, property: string): Function | undefined {
+function declaredType(target: object, property: string): AnyClass | undefined {
   const getMetadata = (Reflect as unknown as { getMetadata?: (k: string, t: object, p: string) => unknown }).getMetadata;
   const t = getMetadata?.('design:type', target, property);
-  return typeof t === 'function' ? t : undefined;
+  return typeof t === 'function' ? (t as AnyClass) : undefined;
 }
 
 // Design-time types that say "a union or something unknown": compilers differ (swc reports
 // `number | null` as Object where tsc reports Number), so only clearly wrong types are refused.
-const LOOSE = new Set<Function>([Object]);
+const LOOSE = new Set<unknown>([Object]);
 
 /** Records `@Id()`. */
 export function recordId(target: object, property: string | symbol): void {
@@ -97,7 +105,7 @@ export function recordField(target: object, property: string | symbol): void {
 const KEYSPACE = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** Validates and seals the metadata of `@RedisEntity({ keyspace, ttl })`. */
-export function sealEntity(target: Function, keyspace: unknown, ttl: unknown): void {
+export function sealEntity(target: AnyClass, keyspace: unknown, ttl: unknown): void {
   const name = target.name || 'anonymous class';
   if (typeof keyspace !== 'string' || !KEYSPACE.test(keyspace)) {
     throw EntityMetadataError.invalidOption(
@@ -108,8 +116,9 @@ export function sealEntity(target: Function, keyspace: unknown, ttl: unknown): v
       'a name of 1-64 characters from [A-Za-z0-9_.-], e.g. "refresh-token"',
     );
   }
+  if (RESERVED_KEYSPACES.includes(keyspace)) throw EntityMetadataError.reservedKeyspace(name, keyspace, RESERVED_KEYSPACES);
   if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0)) {
-    throw EntityMetadataError.invalidOption(name, 'ttl', String(ttl), 'a positive number of seconds, or no ttl for entities that live until deleted');
+    throw EntityMetadataError.invalidOption(name, 'ttl', describeValue(ttl), 'a positive number of seconds, or no ttl for entities that live until deleted');
   }
   const p = pending.get(target) ?? { indexed: [], declared: [] };
   if (p.id === undefined) throw EntityMetadataError.missingId(name);
@@ -125,9 +134,9 @@ export function sealEntity(target: Function, keyspace: unknown, ttl: unknown): v
   });
 }
 
-/** The sealed metadata of `entity`; throws {@link EntityMetadataError} for a class without `@RedisEntity`. */
-export function getEntityMetadata(entity: Function): EntityMetadata {
+/** The sealed metadata of `entity`; throws {@link TidyKvEntityMetadataError} for a class without `@RedisEntity`. */
+export function getEntityMetadata(entity: AnyClass): EntityMetadata {
   const m = sealed.get(entity);
-  if (!m) throw EntityMetadataError.notAnEntity(entity?.name || String(entity));
+  if (!m) throw EntityMetadataError.notAnEntity(entity?.name || describeValue(entity));
   return m;
 }

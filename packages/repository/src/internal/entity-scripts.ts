@@ -1,70 +1,82 @@
-import type { ChainableCommander, Cluster, Redis } from 'ioredis';
-import { TidyKvScriptError } from '@tidykv/core';
+import { TidyKvScript } from '@tidykv/core';
 import * as sources from '../lua/scripts.generated.js';
+import { KeyList, type IndexBlock } from './index-blocks.js';
 
-/** The scripts in `src/lua/`; `-n` files take a variable number of keys. */
-export type EntityScriptName = 'saveEntity' | 'updateEntity' | 'deleteEntity' | 'setIndexEntry' | 'findIndex';
-
-interface LoadedScript {
-  readonly command: string;
-  /** Fixed number of keys, or undefined for `-n` scripts (numkeys is then sent on each call). */
-  readonly numberOfKeys: number | undefined;
-  readonly lua: string;
+/** Input of saveEntity: one entity, its TTL and its index blocks. */
+export interface SaveEntityInput {
+  readonly hash: string;
+  readonly id: string;
+  /** > 0 sets the TTL (ms); 0 keeps the one the hash has. */
+  readonly ttlMs: number;
+  readonly blocks: readonly IndexBlock[];
+  /** Field/value pairs of the whole entity, at least one. */
+  readonly pairs: readonly string[];
 }
 
-const scripts = new Map<string, LoadedScript>(
-  Object.values(sources).map((s) => [s.name, { command: `tkv_repo_${s.name}`, numberOfKeys: s.keys === 'n' ? undefined : s.keys, lua: s.lua }]),
-);
-
-function get(name: EntityScriptName): LoadedScript {
-  const s = scripts.get(name);
-  if (!s) throw new Error(`Lua script ${name} is missing.`);
-  return s;
+/** Input of saveFields: an entity without @Indexed properties. */
+export interface SaveFieldsInput {
+  readonly hash: string;
+  /** > 0 sets the TTL (ms); 0 keeps the one the hash has. */
+  readonly ttlMs: number;
+  readonly pairs: readonly string[];
 }
 
-/** Registers every repository script on `client` with `defineCommand`. Idempotent per client. */
-export function attachEntityScripts(client: Redis | Cluster): void {
-  for (const s of scripts.values()) {
-    if (typeof (client as unknown as Record<string, unknown>)[s.command] === 'function') continue;
-    client.defineCommand(s.command, s.numberOfKeys === undefined ? { lua: s.lua } : { numberOfKeys: s.numberOfKeys, lua: s.lua });
-  }
+/** Input of updateFields: a patch that touches no @Indexed property. */
+export interface UpdateFieldsInput {
+  readonly hash: string;
+  readonly pairs: readonly string[];
+  readonly removed: readonly string[];
 }
 
-type Target = Redis | Cluster | ChainableCommander;
-
-/** Runs (or queues on a pipeline) script `name`; ioredis sends EVALSHA and falls back to EVAL. */
-export function runEntityScript<T>(target: Target, name: EntityScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<T> {
-  const s = get(name);
-  if (s.numberOfKeys !== undefined && keys.length !== s.numberOfKeys) {
-    throw new Error(`Lua script ${name} takes ${s.numberOfKeys} keys, got ${keys.length}.`);
-  }
-  const fn = (target as unknown as Record<string, (...a: unknown[]) => Promise<T>>)[s.command];
-  if (typeof fn !== 'function') throw new Error(`Lua script ${name} is not attached to this client.`);
-  return s.numberOfKeys === undefined ? fn.call(target, keys.length, ...keys, ...args) : fn.call(target, ...keys, ...args);
+/** Input of updateEntity. */
+export interface UpdateEntityInput {
+  readonly hash: string;
+  readonly id: string;
+  /** 'keep' the TTL, 'persist' (remove it), or a new TTL in ms. */
+  readonly ttl: 'keep' | 'persist' | number;
+  readonly blocks: readonly IndexBlock[];
+  readonly pairs: readonly string[];
+  readonly removed: readonly string[];
 }
 
-/** What an entity script (saveEntity, updateEntity, deleteEntity) reported. */
-export type EntityWriteOutcome =
-  | { readonly kind: 'done'; readonly expiresAt: number | null; readonly olds: readonly string[] }
-  | { readonly kind: 'missing' }
-  | { readonly kind: 'stale'; readonly olds: readonly string[] };
+/** One entity of a deleteEntities call. */
+export interface DeleteEntry {
+  readonly hash: string;
+  readonly id: string;
+  /** Delete only while the property of block `guard.block` (0-based) holds `guard.enc`. */
+  readonly guard?: { readonly block: number; readonly enc: string };
+  readonly blocks: readonly IndexBlock[];
+}
 
-/**
- * The one place where entity script replies, including their negative codes, are interpreted.
- * `-1` is not an error for the caller: it means "the stored indexed values differ from the ones
- * you named keys for; retry with these", which {@link EntityRepository} does.
- */
-export function interpretEntityReply(script: EntityScriptName, reply: unknown): EntityWriteOutcome {
-  if (Array.isArray(reply) && typeof reply[0] === 'number' && typeof reply[1] === 'number') {
-    const olds = (reply.slice(2) as unknown[]).map((v) => (typeof v === 'string' ? v : ''));
-    switch (reply[0]) {
-      case 1:
-        return { kind: 'done', expiresAt: reply[1] < 0 ? null : reply[1], olds };
-      case 0:
-        return { kind: 'missing' };
-      case -1:
-        return { kind: 'stale', olds };
+/** Input of setIndexEntry. */
+export interface SetIndexEntryInput {
+  readonly index: string;
+  readonly id: string;
+  /** The entity's expiry in ms, 'inf' for none, or 'del' to remove the member. */
+  readonly score: number | 'inf' | 'del';
+}
+
+const NAMESPACE = 'repo';
+
+/** Every script of the repository, with its typed argument builder. Attach them to a client before use. */
+export const entityScripts = {
+  save: new TidyKvScript<SaveEntityInput>(sources.saveEntity, NAMESPACE, (x) => {
+    const keys = new KeyList([x.hash]);
+    return { keys: keys.keys, args: [x.id, x.ttlMs, x.blocks.length, ...keys.blocks(x.blocks), ...x.pairs] };
+  }),
+  saveFields: new TidyKvScript<SaveFieldsInput>(sources.saveFields, NAMESPACE, (x) => ({ keys: [x.hash], args: [x.ttlMs, ...x.pairs] })),
+  updateFields: new TidyKvScript<UpdateFieldsInput>(sources.updateFields, NAMESPACE, (x) => ({ keys: [x.hash], args: [x.pairs.length / 2, ...x.pairs, ...x.removed] })),
+  update: new TidyKvScript<UpdateEntityInput>(sources.updateEntity, NAMESPACE, (x) => {
+    const keys = new KeyList([x.hash]);
+    return { keys: keys.keys, args: [x.id, x.ttl, x.blocks.length, ...keys.blocks(x.blocks), x.pairs.length / 2, ...x.pairs, ...x.removed] };
+  }),
+  deleteMany: new TidyKvScript<readonly DeleteEntry[]>(sources.deleteEntities, NAMESPACE, (entries) => {
+    const keys = new KeyList(entries.map((x) => x.hash));
+    const args: (string | number)[] = [entries.length];
+    for (const x of entries) {
+      args.push(keys.position(x.hash), x.id, x.guard ? x.guard.block + 1 : 0, x.guard?.enc ?? '', x.blocks.length, ...keys.blocks(x.blocks));
     }
-  }
-  throw new TidyKvScriptError(script, reply);
-}
+    return { keys: keys.keys, args };
+  }),
+  setIndexEntry: new TidyKvScript<SetIndexEntryInput>(sources.setIndexEntry, NAMESPACE, (x) => ({ keys: [x.index], args: [x.id, x.score] })),
+} as const;

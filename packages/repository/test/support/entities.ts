@@ -64,5 +64,12 @@ export class VerificationCode {
 
 /** Creates an instance with the given properties without calling a constructor. */
 export function make<T extends object>(cls: new (...a: never[]) => T, props: Partial<T>): T {
-  return Object.assign(Object.create(cls.prototype) as T, props);
+  return Object.assign(Object.create(cls.prototype as object) as T, props);
+}
+
+/** A TTL and no @Indexed: the entity whose save is a single RESTORE. */
+@RedisEntity({ keyspace: 'otp', ttl: 30 })
+export class VerificationCodeWithoutIndex {
+  @Id() id!: string;
+  code!: string;
 }

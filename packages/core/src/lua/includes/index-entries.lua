@@ -43,11 +43,24 @@ local function index_remove(idx, member)
   redis.call('ZREM', idx, member)
 end
 
--- Removes `member` from an index that may hold 'inf' members (repository indexes): when the
--- removed member was the one keeping the key persistent, the key gets its expiry back.
+-- Removes `member` from an index that may hold 'inf' members (repository indexes), keeping the
+-- key expiring with its longest-lived remaining member: when the removed member held the key's
+-- expiry (it was the 'inf' one, or had the highest score), the key takes the next highest. Without
+-- that, the key of a value every entity moved away from would outlive them all, up to the
+-- removed entity's expiry. `now` is unused (kept for callers written against the older form).
+local function index_align_after_removal(idx, removedScore)
+  local top = redis.call('ZRANGE', idx, -1, -1, 'WITHSCORES')
+  -- An emptied sorted set is deleted with its last member; a remaining 'inf' member keeps it persistent.
+  if #top == 0 or top[2] == 'inf' then return end
+  local highest = math.floor(tonumber(top[2]))
+  if removedScore == 'inf' or highest < tonumber(removedScore) then
+    redis.call('PEXPIREAT', idx, highest)
+  end
+end
+
 local function index_remove_realign(idx, member, now)
   local score = redis.call('ZSCORE', idx, member)
   if not score then return end
   redis.call('ZREM', idx, member)
-  if score == 'inf' then index_refresh(idx, now) end
+  index_align_after_removal(idx, score)
 end

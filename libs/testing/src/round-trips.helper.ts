@@ -1,10 +1,12 @@
 import type { Cluster, Redis } from 'ioredis';
 
 /**
- * Counts round trips: every socket write an ioredis connection makes while `fn` runs. ioredis
- * writes a pipeline (or a single command) with one `stream.write`, so writes = requests sent.
- * Sequential dependence is what makes them round trips; the per-node map shows how requests
- * were spread over a Cluster.
+ * Counts round trips: every socket write the ioredis connection(s) of `client` make while `fn`
+ * runs (every node of a Cluster). ioredis writes a pipeline (or a single command) with one
+ * `stream.write`, so writes = requests sent; sequential dependence is what makes them round
+ * trips, and `perNode` shows how they were spread over a Cluster. This counts what the client
+ * sends; what Redis executes (script-internal calls included) is {@link countCommands}'s job.
+ * Connect the client first: a handshake during `fn` would be counted too.
  */
 export async function countRoundTrips<T>(client: Redis | Cluster, fn: () => Promise<T>): Promise<{ result: T; total: number; perNode: Record<string, number> }> {
   const conns: Redis[] = client.isCluster ? (client as Cluster).nodes('all') : [client as Redis];
