@@ -67,7 +67,7 @@ describe('EntityCodec', () => {
 
   it('refuses a value holding a __proto__ key, which would not read back', () => {
     const value = JSON.parse('{"a":[{"__proto__":{"x":1}}]}') as unknown;
-    expect(() => codec.encode(thing({ id: 'i', owner: 'o', plain: value }))).toThrow(/"__proto__" at \$\.a\[0\]\.__proto__/);
+    expect(() => codec.encode(thing({ id: 'i', owner: 'o', plain: value }))).toThrow(/"__proto__" key at \$\.a\[0\]\.__proto__/);
   });
 
   it('encodes an update patch of any property except a changed id', () => {
