@@ -169,7 +169,7 @@ async function memory(kind, pattern) {
  * Reported per read+write pair: Redis CPU, commandstats calls and usec, bytes Redis sent
  * (replies plus invalidation pushes).
  */
-async function nearCacheScale(kind, n) {
+async function nearCacheScale(kind, n, mix) {
   await probe.flushall();
   const apps = [];
   try {
@@ -185,10 +185,13 @@ async function nearCacheScale(kind, n) {
             connections: 4,
             duration: seconds,
             overallRate: Math.max(2, Math.floor(SCALE_RATE / n)),
-            requests: [
-              { method: 'GET', path: '/me', setupRequest: pick },
-              { method: 'POST', path: '/me/visits', setupRequest: pick },
-            ],
+            requests:
+              mix === 'write'
+                ? [{ method: 'POST', path: '/me/visits', setupRequest: pick }]
+                : [
+                    { method: 'GET', path: '/me', setupRequest: pick },
+                    { method: 'POST', path: '/me/visits', setupRequest: pick },
+                  ],
           },
           (err, r) => (err ? reject(err) : r.non2xx > 0 || r.errors > 0 ? reject(new Error(`${r.non2xx} non-2xx, ${r.errors} errors`)) : resolve(r['2xx'])),
         );
@@ -203,7 +206,7 @@ async function nearCacheScale(kind, n) {
     const before = await serverSnapshot();
     const results = await Promise.all(apps.map((app) => run(app, SCALE_SECONDS)));
     const after = await serverSnapshot();
-    const pairs = results.reduce((a, r) => a + r, 0) / 2;
+    const pairs = results.reduce((a, r) => a + r, 0) / (mix === 'write' ? 1 : 2);
     return { instances: n, requests: Math.round(pairs), ...serverDelta(before, after, pairs) };
   } finally {
     for (const app of apps) await app.stop();
@@ -242,10 +245,13 @@ for (const kind of ['tidykv-principal', 'tidykv-near-cache', 'tidykv-no-als']) {
   console.log(kind, JSON.stringify(variants[kind]));
 }
 const scale = { 'tidykv-near-cache': [], 'tidykv-near-cache-bcast': [] };
+const scaleWrites = { 'tidykv-near-cache': [], 'tidykv-near-cache-bcast': [] };
 for (const kind of Object.keys(scale)) {
   for (const n of SCALE_INSTANCES) {
-    scale[kind].push(await nearCacheScale(kind, n));
-    console.log(kind, JSON.stringify(scale[kind].at(-1)));
+    scale[kind].push(await nearCacheScale(kind, n, 'read-write'));
+    console.log(kind, 'read-write', JSON.stringify(scale[kind].at(-1)));
+    scaleWrites[kind].push(await nearCacheScale(kind, n, 'write'));
+    console.log(kind, 'write', JSON.stringify(scaleWrites[kind].at(-1)));
   }
 }
 const mem = {
@@ -273,12 +279,12 @@ const serverRow = (label, s, anchor) =>
   `| ${label} | ${f(s.roundTrips, 2)} | ${f(s.server.calls, 2)} | ${f(s.server.usec, 2)} | ${anchor ? x(s.server.usec, anchor.server.usec) : '1.00x'} | ${f(s.server.cpuUs, 1)} | ${anchor ? x(s.server.cpuUs, anchor.server.cpuUs) : '1.00x'} | ${byCmd(s.server)} |`;
 const rpsRow = (label, t, i) => `| ${label} | ${f(t.rps)} | ${f(i.rps)} | **${x(t.rps, i.rps)}** | ${f(t.p99, 1)} | ${f(i.p99, 1)} | ${(t.p99 / i.p99).toFixed(2)} |`;
 const variantRow = (label, v) => `| ${label} | ${f(v.read.rps)} | ${x(v.read.rps, I.read.rps)} | ${f(v.read.p99, 1)} | ${f(v.write.rps)} | ${x(v.write.rps, I.write.rps)} | ${f(v.write.p99, 1)} |`;
-const scaleRows = (kind) =>
-  scale[kind]
+const scaleRows = (kind, table = scale) =>
+  table[kind]
     .map((r) => `| ${kind === 'tidykv-near-cache' ? 'default-mode tracking (tidykv)' : 'broadcast tracking (previous design)'} | ${r.instances} | ${r.requests} | ${f(r.calls, 2)} | ${f(r.usec, 2)} | ${f(r.cpuUs, 1)} | ${f(r.netOutBytes, 0)} |`)
     .join('\n');
-const spread = (kind, key) => {
-  const v = scale[kind].map((r) => r[key]);
+const spread = (kind, key, table = scale) => {
+  const v = table[kind].map((r) => r[key]);
   return `${x(v.at(-1), v[0])}`;
 };
 
@@ -339,6 +345,18 @@ ${scaleRows('tidykv-near-cache')}
 ${scaleRows('tidykv-near-cache-bcast')}
 
 8 vs 1 instance, default mode: Redis CPU ${spread('tidykv-near-cache', 'cpuUs')}, bytes sent ${spread('tidykv-near-cache', 'netOutBytes')}; broadcast: Redis CPU ${spread('tidykv-near-cache-bcast', 'cpuUs')}, bytes sent ${spread('tidykv-near-cache-bcast', 'netOutBytes')}.
+In this mix a write invalidates at most the one instance that read the session since its last write (none when that
+is the writer itself, as with 1 instance): the rest of the growth is reads that miss on instances which have not read that
+session since it changed (a cache cannot hit on a copy it does not hold), not per-instance pushes.
+
+Writes only (every instance sends POST /me/visits of random sessions; each request loads, then writes), per write:
+
+| tracking | instances | writes | commandstats calls | usec | Redis CPU µs | bytes Redis sent |
+|---|---:|---:|---:|---:|---:|---:|
+${scaleRows('tidykv-near-cache', scaleWrites)}
+${scaleRows('tidykv-near-cache-bcast', scaleWrites)}
+
+8 vs 1 instance, default mode: commandstats calls ${spread('tidykv-near-cache', 'calls', scaleWrites)}, usec ${spread('tidykv-near-cache', 'usec', scaleWrites)}, Redis CPU ${spread('tidykv-near-cache', 'cpuUs', scaleWrites)}, bytes sent ${spread('tidykv-near-cache', 'netOutBytes', scaleWrites)}; broadcast: Redis CPU ${spread('tidykv-near-cache-bcast', 'cpuUs', scaleWrites)}, bytes sent ${spread('tidykv-near-cache-bcast', 'netOutBytes', scaleWrites)}.
 (The broadcast rows add, to the same app, the tracking the previous design did per instance: \`CLIENT TRACKING on BCAST PREFIX tkv:s:\`.)
 
 ## Memory per session
@@ -354,7 +372,7 @@ Redis memory per session holding a userId and a visits counter (MEMORY USAGE sum
 The machine is shared (2 cores for the app, autocannon and Redis), so absolute figures move between runs; every ratio is
 against the anchor measured in the same run.
 
-Raw: \`${JSON.stringify({ rounds, variants, scale })}\`
+Raw: \`${JSON.stringify({ rounds, variants, scale, scaleWrites })}\`
 `;
 writeFileSync(new URL('RESULTS.md', import.meta.url), md);
 console.log(md);
