@@ -3,7 +3,7 @@
 // dist and CommonJS in dist/cjs, so it works from `import` and from `require` with types for
 // both. dist/cjs gets a package.json saying "commonjs", because the packages' own package.json
 // says "module" and Node and TypeScript read a .js/.d.ts file by the nearest one.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -31,25 +31,6 @@ for (const app of ['libs/testing', 'apps/demo']) forget(join(root, app), 'dist',
 
 const args = process.argv.slice(2);
 execFileSync(process.execPath, [tsc, '-b', join(root, 'tsconfig.build.json'), ...args], { stdio: 'inherit', cwd: root });
-
-// The audit's CommonJS build, on its own: packages/audit/src/audit.command.ts still reads its
-// package.json through import.meta for --version, which CommonJS cannot express (TS1343), and the
-// audit's owner is replacing that. Until then this one known error does not stop the build: the
-// ES module build and the CLI are complete, dist/cjs of the audit is removed so that
-// require('@tidykv/audit') fails plainly, and the consumer suite reports it. Any other error fails.
-// TODO(audit): delete this special case (build it from tsconfig.build.json) once that lands.
-const auditCjs = join(root, 'packages/audit/tsconfig.cjs.json');
-const KNOWN = /^packages\/audit\/src\/audit\.command\.ts\(\d+,\d+\): error TS1343: /;
-const built = spawnSync(process.execPath, [tsc, '-b', auditCjs, ...args], { cwd: root, encoding: 'utf8' });
-if (built.status !== 0) {
-  const errors = `${built.stdout}${built.stderr}`.split('\n').filter((l) => /error TS\d+/.test(l));
-  process.stdout.write(built.stdout);
-  process.stderr.write(built.stderr);
-  if (errors.length === 0 || !errors.every((l) => KNOWN.test(l))) process.exit(built.status ?? 1);
-  rmSync(join(root, 'packages/audit/dist/cjs'), { recursive: true, force: true });
-  rmSync(join(root, 'packages/audit/.tsbuild/cjs.tsbuildinfo'), { force: true });
-  console.warn('build: @tidykv/audit has no CommonJS build yet (import.meta in src/audit.command.ts, being replaced by its owner); everything else is built.');
-}
 
 for (const pkg of PUBLISHED) {
   const cjs = join(root, 'packages', pkg, 'dist/cjs');

@@ -1,17 +1,15 @@
-import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { Command, CommanderError, Option } from 'commander';
 import { RedisConnection, TidyKvError } from '@tidykv/core';
 import { DEFAULT_ORPHAN_OPTIONS, tidykvIndexRules, DEFAULT_SCAN_OPTIONS, parseDuration, type AuditRunOptions, type IndexRule, type OrphanOptions } from './audit.options.js';
 import { connectionOptionsFromFlags, type ConnectionFlags } from './connection.flags.js';
+import { PACKAGE_VERSION } from './internal/package-version.js';
 import { createProgress } from './internal/progress.js';
 import { scanKeyspace } from './keyspace.scanner.js';
 import { fixLeaks } from './leak.fixer.js';
 import { findOrphans } from './orphan.finder.js';
 import { renderFixReport, renderOrphanReport, renderScanReport, type ReportFormat } from './report.renderer.js';
 
-// package.json sits one level above both src/ and dist/.
-const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** Exit codes of `tidykv-audit`. */
 export const EXIT_CODES = Object.freeze({
@@ -162,7 +160,7 @@ function interruptedNote(io: CliIo, interrupted: boolean, checkpoint: unknown): 
 /** Builds the commander program; `result` receives each command's exit code. */
 export function buildProgram(io: CliIo, result: { code: number }): Command {
   const program = new Command('tidykv-audit')
-    .version(VERSION)
+    .version(PACKAGE_VERSION)
     .description('Find and safely fix Redis memory leaks: keys without TTL, orphaned index members, partial sessions.')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
