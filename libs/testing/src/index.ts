@@ -5,8 +5,8 @@ export type { RedisClusterOptions, RedisTestCluster, ClusterNode, MasterKillRepo
 export { RedisProcess } from './redis-process.js';
 export type { RedisProcessOptions } from './redis-process.js';
 export { findRedisServerBinary, HOW_TO_GET_REDIS } from './redis-binary.js';
-export { countCommands, readCommandStats, resetCommandStats } from './commands.helper.js';
-export type { CommandCounts } from './commands.helper.js';
+export { countClientCommands, countCommands, monitorCommands, readCommandStats, resetCommandStats } from './commands.helper.js';
+export type { CommandCounts, MonitoredCommand } from './commands.helper.js';
 export { countRoundTrips } from './round-trips.helper.js';
 export { listKeys, dbSize, flushAll, eventually } from './keys.helper.js';
 export type { KeyInfo } from './keys.helper.js';

@@ -1,10 +1,9 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { keySlot } from '@tidykv/core';
-import { countCommands, dbSize, eventually, listKeys, startRedis, type RedisTestServer } from '@tidykv/testing';
+import { countClientCommands, countCommands, dbSize, eventually, listKeys, startRedis, type RedisTestServer } from '@tidykv/testing';
 import { RedisStore } from 'connect-redis';
 import type { Redis } from 'ioredis';
-import { countClientCommands } from './support/client-commands.js';
 import { Browser, captured, LEGACY_SECRET, startLegacyApp, startTidyApp, type LegacyApp, type RunningApp } from './support/legacy-apps.js';
 
 // Migration from express-session + connect-redis (SessionModule `legacy`), against a real
