@@ -15,3 +15,5 @@ export type { RedisTestSentinel } from './sentinel.fixture.js';
 export { pauseClients, debugSleep, connectionIds, killConnections, killConnectionsPeriodically } from './faults.helper.js';
 export type { RedisAddress, ConnectionKiller, ConnectionKillReport } from './faults.helper.js';
 export { appUrl } from './http.helper.js';
+export { HttpAgent } from './http-agent.helper.js';
+export type { HttpAgentOptions, HttpReply } from './http-agent.helper.js';
