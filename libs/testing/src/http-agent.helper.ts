@@ -86,6 +86,11 @@ export class HttpAgent {
     this.setCookieValue(this.cookieName, value);
   }
 
+  /** Every cookie of the jar by name, raw values as received (or as set by hand). */
+  get cookies(): ReadonlyMap<string, string> {
+    return new Map(this.#jar.getCookies(CookieAccessInfo.All).map((c) => [c.name, c.value]));
+  }
+
   /**
    * The Cookie header this client sends to the root path: every cookie of the jar as
    * `name=value` pairs joined by `; ` (raw, as received); `undefined` when the jar is empty.
