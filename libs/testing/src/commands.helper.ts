@@ -58,3 +58,69 @@ export async function countCommands<T>(
 export async function resetCommandStats(client: Redis | Cluster): Promise<void> {
   for (const node of masters(client)) await node.config('RESETSTAT');
 }
+
+/** One command as MONITOR reports it. */
+export interface MonitoredCommand {
+  /** The command and its arguments, as sent. */
+  readonly args: string[];
+  /** Who ran it: `'lua'` for a `redis.call` inside a script, else the client's `ip:port` (or `unix:...`). */
+  readonly source: string;
+}
+
+// MONITOR lines arrive asynchronously: a PING from another connection marks the end of the window.
+const END_MARKER = 'tidykv-monitor-end';
+
+/**
+ * Runs `fn` and returns every command the server received meanwhile, read with MONITOR, in
+ * order, script-internal calls included (their `source` is `'lua'`). The window ends with a
+ * marker PING sent on a duplicate of `monitorClient` (connected beforehand, so nothing of its own
+ * is listed) once `fn` has settled. `monitorClient` must
+ * be a fresh client on the server under test; it is put in MONITOR mode and closed. Run it on a
+ * server no other test shares, or the list includes their traffic.
+ */
+export async function monitorCommands<T>(monitorClient: Redis, fn: () => Promise<T>): Promise<{ result: T; commands: MonitoredCommand[] }> {
+  // The marker connects before MONITOR starts, so that its handshake is not in the list.
+  const marker = monitorClient.duplicate();
+  try {
+    await marker.ping();
+    const monitor = await monitorClient.monitor();
+    const seen: MonitoredCommand[] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => seen.push({ args, source }));
+    try {
+      const result = await fn();
+      await marker.ping(END_MARKER);
+      // Generous: the MONITOR feed of a loaded machine can lag, and a missing marker is a broken
+      // test, not a slow one.
+      const deadline = Date.now() + 10_000;
+      const isMarker = (c: MonitoredCommand): boolean => c.args[0]?.toLowerCase() === 'ping' && c.args[1] === END_MARKER;
+      while (!seen.some(isMarker)) {
+        if (Date.now() > deadline) throw new Error('monitorCommands: the end marker did not come back through MONITOR within 10 s');
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      return { result, commands: seen.slice(0, seen.findIndex(isMarker)) };
+    } finally {
+      monitor.disconnect();
+    }
+  } finally {
+    marker.disconnect();
+  }
+}
+
+// Connection housekeeping of any client (ioredis' handshake, a marker's PING), not the code under test.
+const HOUSEKEEPING = /^(info|client|select|hello|ping)$/i;
+
+/**
+ * Counts round trips as the server sees them: the commands clients sent while `fn` runs, read
+ * with MONITOR ({@link monitorCommands}). Calls that Redis marks as coming from Lua
+ * (`redis.call` inside a script) are left out, so a script counts as one command (its EVALSHA
+ * or EVAL), and so is connection housekeeping (INFO, CLIENT, SELECT, HELLO, PING). Each entry is
+ * the command line joined by spaces. This is what clients send, over every connection;
+ * {@link countCommands} counts what Redis executes, script-internal calls included, and
+ * `countRoundTrips` the writes of one ioredis client. `monitorClient` must be a fresh client
+ * on the server under test; it is put in MONITOR mode and closed. Run on a server no other test
+ * shares.
+ */
+export async function countClientCommands<T>(monitorClient: Redis, fn: () => Promise<T>): Promise<{ result: T; commands: string[] }> {
+  const { result, commands } = await monitorCommands(monitorClient, fn);
+  return { result, commands: commands.filter((c) => c.source !== 'lua' && !HOUSEKEEPING.test(c.args[0] ?? '')).map((c) => c.args.join(' ')) };
+}

@@ -5,8 +5,8 @@ export type { RedisClusterOptions, RedisTestCluster, ClusterNode, MasterKillRepo
 export { RedisProcess } from './redis-process.js';
 export type { RedisProcessOptions } from './redis-process.js';
 export { findRedisServerBinary, HOW_TO_GET_REDIS } from './redis-binary.js';
-export { countCommands, readCommandStats, resetCommandStats } from './commands.helper.js';
-export type { CommandCounts } from './commands.helper.js';
+export { countClientCommands, countCommands, monitorCommands, readCommandStats, resetCommandStats } from './commands.helper.js';
+export type { CommandCounts, MonitoredCommand } from './commands.helper.js';
 export { countRoundTrips } from './round-trips.helper.js';
 export { listKeys, dbSize, flushAll, eventually } from './keys.helper.js';
 export type { KeyInfo } from './keys.helper.js';
@@ -15,3 +15,5 @@ export type { RedisTestSentinel } from './sentinel.fixture.js';
 export { pauseClients, debugSleep, connectionIds, killConnections, killConnectionsPeriodically } from './faults.helper.js';
 export type { RedisAddress, ConnectionKiller, ConnectionKillReport } from './faults.helper.js';
 export { appUrl } from './http.helper.js';
+export { HttpAgent } from './http-agent.helper.js';
+export type { HttpAgentOptions, HttpReply } from './http-agent.helper.js';

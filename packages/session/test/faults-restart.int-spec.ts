@@ -29,6 +29,9 @@ const COMMAND_TIMEOUT_MS = 500;
 // measured during the run), the bound grows by that much: a late timer is not a late deadline.
 const MARGIN_MS = 300;
 const bound = (eventLoopMaxDelayMs: number): number => COMMAND_TIMEOUT_MS + Math.max(MARGIN_MS, eventLoopMaxDelayMs + 50);
+// A request's time is taken by a client in this same process, so one request can sit through two
+// stalls (the server's deadline timer, then the client reading the answer): its bound allows both.
+const requestBound = (eventLoopMaxDelayMs: number): number => COMMAND_TIMEOUT_MS + Math.max(MARGIN_MS, 2 * eventLoopMaxDelayMs + 50);
 const DOWN_MS = 2_000;
 
 interface Outcome {
@@ -172,7 +175,7 @@ describe.each([
   it('while Redis is down every request answers 503 with a typed code within commandTimeoutMs plus a small margin', () => {
     expect(o.whileDown.length).toBeGreaterThanOrEqual(3);
     expect(o.whileDown.filter((a) => a.answer !== 'unavailable' && a.answer !== 'unknown').map((a) => `${a.status} ${a.code}`)).toEqual([]);
-    expect(Math.max(...o.whileDown.map((a) => a.ms))).toBeLessThanOrEqual(bound(o.eventLoop.maxDelayMs));
+    expect(Math.max(...o.whileDown.map((a) => a.ms))).toBeLessThanOrEqual(requestBound(o.eventLoop.maxDelayMs));
   });
 
   it('every failed Redis operation, whenever it was issued, fails within commandTimeoutMs plus a small margin, and only with a typed error', () => {

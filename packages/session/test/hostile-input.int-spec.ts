@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connect } from 'node:net';
 import { TidyKvKeys } from '@tidykv/core';
-import { listKeys, RedisProcess } from '@tidykv/testing';
+import { listKeys, monitorCommands, RedisProcess } from '@tidykv/testing';
 import type { Redis } from 'ioredis';
 import { reportLine, startFaultApp, type FaultApp } from './support/fault-app.js';
 import { Agent } from './support/session-app.js';
@@ -53,19 +53,8 @@ describe('@tidykv/session under hostile input', () => {
   // Commands Redis receives while `fn` runs, read with MONITOR: their keys and arguments (a
   // script's source, sent with EVAL, is left out: it is tidykv's own text).
   async function redisCommands(fn: () => Promise<void>): Promise<string[]> {
-    const monitor = await redis.client().monitor();
-    const lines: string[] = [];
-    monitor.on('monitor', (_t: string, args: string[]) => lines.push((args[0]?.toLowerCase() === 'eval' ? [args[0], ...args.slice(2)] : args).join(' ')));
-    try {
-      await fn();
-      // MONITOR lines arrive asynchronously: a marker from another connection closes the window.
-      await probe.echo('hostile-input-end');
-      const deadline = Date.now() + 5_000;
-      while (!lines.some((l) => l.includes('hostile-input-end')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-      return lines.filter((l) => !l.includes('hostile-input-end'));
-    } finally {
-      monitor.disconnect();
-    }
+    const { commands } = await monitorCommands(redis.client(), fn);
+    return commands.map(({ args }) => (args[0]?.toLowerCase() === 'eval' ? [args[0], ...args.slice(2)] : args).join(' '));
   }
 
   beforeAll(async () => {

@@ -3,9 +3,8 @@ import type { INestApplication, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { SessionModuleOptions } from '@tidykv/session';
-import { countCommands, dbSize, eventually, startRedis, type RedisTestServer } from '@tidykv/testing';
+import { countClientCommands, countCommands, dbSize, eventually, startRedis, type RedisTestServer } from '@tidykv/testing';
 import type { Redis } from 'ioredis';
-import { countClientCommands } from './support/client-commands.js';
 import { Agent, SECRET, TestAppModule, wrap, type TestApp } from './support/session-app.js';
 
 // The HTTP behaviour users rely on from express-session and Spring Session (issue 11), each point

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { eventually, startRedis, type RedisTestServer } from '@tidykv/testing';
+import { countClientCommands, eventually, startRedis, type RedisTestServer } from '@tidykv/testing';
 import type { Redis } from 'ioredis';
-import { countClientCommands } from './support/client-commands.js';
 import { Agent, startExpressApp, type TestApp } from './support/session-app.js';
 
 // Two app instances against one Redis, no sticky sessions: the same client alternates between them.

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { eventually, listKeys, startRedis, type RedisTestServer } from '@tidykv/testing';
+import { countClientCommands, eventually, listKeys, startRedis, type RedisTestServer } from '@tidykv/testing';
 import type { Redis } from 'ioredis';
-import { countClientCommands } from './support/client-commands.js';
 import { Agent, startExpressApp, type TestApp } from './support/session-app.js';
 
 const tagOfKey = (key: string): string => /\{([^}]*)\}/.exec(key)?.[1] ?? '';

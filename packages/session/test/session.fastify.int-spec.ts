@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { dbSize, listKeys, startRedis, type RedisTestServer } from '@tidykv/testing';
+import { countClientCommands, dbSize, listKeys, startRedis, type RedisTestServer } from '@tidykv/testing';
 import type { Redis } from 'ioredis';
-import { countClientCommands } from './support/client-commands.js';
 import { Agent, SECRET, TestAppModule, wrap, type TestApp } from './support/session-app.js';
 import { expectAnswersKeepWritesAndCookies } from './support/shared-behaviours.js';
 

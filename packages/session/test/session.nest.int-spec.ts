@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { countCommands, dbSize, eventually, listKeys, startRedis, type RedisTestServer } from '@tidykv/testing';
+import { countClientCommands, countCommands, dbSize, eventually, listKeys, startRedis, type RedisTestServer } from '@tidykv/testing';
 import type { Redis } from 'ioredis';
-import { countClientCommands } from './support/client-commands.js';
 import { Agent, SECRET, startExpressApp, type TestApp } from './support/session-app.js';
 import { expectAnswersKeepWritesAndCookies } from './support/shared-behaviours.js';
 

@@ -1,66 +1,28 @@
-import { request as httpRequest } from 'node:http';
+import { HttpAgent, type HttpReply } from '@tidykv/testing';
 
 /** One HTTP answer as the tests look at it. */
-export interface Reply<T = unknown> {
-  status: number;
-  body: T;
-  text: string;
-  headers: Record<string, string | string[] | undefined>;
-  setCookie: string[];
-}
+export type Reply<T = unknown> = HttpReply<T>;
 
 /**
- * A client with one cookie jar, like one browser or one curl with `-b jar -c jar`. No keep-alive,
- * so closing the app leaves no socket behind.
+ * A client with one cookie jar, like one browser or one curl with `-b jar -c jar`: libs/testing's
+ * {@link HttpAgent} (no keep-alive, so closing the app leaves no socket behind) plus the demo's
+ * login and refresh steps. Here {@link cookie} is the whole Cookie header the client sends
+ * (`sid=...`, or `connect.sid=...` for the legacy app), since the demo's tests move cookies of
+ * either name between clients.
  */
-export class DemoClient {
-  cookie: string | undefined;
-
-  constructor(private readonly base: string) {}
-
-  /** A client that holds the same cookie (another tab of the same browser). */
-  clone(): DemoClient {
-    const c = new DemoClient(this.base);
-    c.cookie = this.cookie;
-    return c;
+export class DemoClient extends HttpAgent {
+  /** The Cookie header this client sends (`name=value` pairs, as received); `undefined` when it holds none. */
+  override get cookie(): string | undefined {
+    return this.cookieHeader;
   }
 
+  override set cookie(header: string | undefined) {
+    this.cookieHeader = header;
+  }
+
+  /** Sends a request (the name the demo's tests use for {@link HttpAgent.request}). */
   send<T = unknown>(method: string, path: string, body?: unknown): Promise<Reply<T>> {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const headers: Record<string, string> = {};
-    if (payload !== undefined) headers['content-type'] = 'application/json';
-    if (this.cookie) headers.cookie = this.cookie;
-    return new Promise((resolve, reject) => {
-      const req = httpRequest(this.base + path, { method, headers, agent: false }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => {
-          const setCookie = res.headers['set-cookie'] ?? [];
-          for (const c of setCookie) {
-            const pair = c.split(';')[0];
-            this.cookie = pair.endsWith('=') ? undefined : pair;
-          }
-          let parsed: unknown = text;
-          if ((res.headers['content-type'] ?? '').includes('json') && text) parsed = JSON.parse(text);
-          resolve({ status: res.statusCode ?? 0, body: parsed as T, text, headers: res.headers, setCookie });
-        });
-      });
-      req.on('error', reject);
-      req.end(payload);
-    });
-  }
-
-  get<T = unknown>(path: string): Promise<Reply<T>> {
-    return this.send<T>('GET', path);
-  }
-
-  post<T = unknown>(path: string, body?: unknown): Promise<Reply<T>> {
-    return this.send<T>('POST', path, body);
-  }
-
-  delete<T = unknown>(path: string): Promise<Reply<T>> {
-    return this.send<T>('DELETE', path);
+    return this.request<T>(method, path, body);
   }
 
   /** Logs in as `userId`; returns the refresh token the login issued. */

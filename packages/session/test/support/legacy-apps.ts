@@ -1,7 +1,7 @@
-import { request as httpRequest } from 'node:http';
 import { Body, Controller, Get, HttpCode, Module, Param, Post, Req, UnauthorizedException, type DynamicModule, type INestApplication, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { HttpSession, Session, SessionAccessor, SessionModule, SessionService, type SessionModuleOptions } from '@tidykv/session';
+import { HttpAgent, type HttpReply } from '@tidykv/testing';
 import { RedisStore } from 'connect-redis';
 import session from 'express-session';
 import type { Cluster, Redis } from 'ioredis';
@@ -187,68 +187,68 @@ async function urlOf(app: INestApplication): Promise<RunningApp> {
 }
 
 /** One response as a test sees it. */
-export interface Reply {
-  readonly status: number;
-  readonly body: unknown;
+export interface Reply<T = unknown> extends HttpReply<T> {
   /** Cookies the response set, by name (raw values as sent; '' when cleared). */
   readonly set: Record<string, string>;
 }
 
-/** A browser with a cookie jar holding several cookies (the legacy one and tidykv's), sent back as received. */
-export class Browser {
-  readonly jar = new Map<string, string>();
+/** A Map of a browser's cookies whose writes go to the browser's jar. */
+class JarView extends Map<string, string> {
+  constructor(private readonly browser: HttpAgent) {
+    super(browser.cookies);
+  }
 
-  constructor(private readonly base: string) {}
+  override set(name: string, value: string): this {
+    // Map's constructor calls set for each entry before `browser` is assigned: those only fill the snapshot.
+    if (this.browser) this.browser.setCookieValue(name, value);
+    return super.set(name, value);
+  }
 
-  async request(method: string, path: string, body?: unknown): Promise<Reply> {
-    const headers: Record<string, string> = {};
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    if (payload !== undefined) headers['content-type'] = 'application/json';
-    if (this.jar.size > 0) headers.cookie = [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    const res = await new Promise<{ status: number; text: string; setCookie: string[] }>((resolve, reject) => {
-      const req = httpRequest(this.base + path, { method, headers, agent: false }, (r) => {
-        let text = '';
-        r.setEncoding('utf8');
-        r.on('data', (c: string) => (text += c));
-        r.on('end', () => resolve({ status: r.statusCode ?? 0, text, setCookie: r.headers['set-cookie'] ?? [] }));
-        r.on('error', reject);
-      });
-      req.on('error', reject);
-      req.end(payload);
-    });
+  override delete(name: string): boolean {
+    this.browser.setCookieValue(name, undefined);
+    return super.delete(name);
+  }
+}
+
+/**
+ * A browser with a cookie jar holding several cookies (the legacy one and tidykv's), sent back as
+ * received: libs/testing's {@link HttpAgent}, whose POST always carries a JSON body (`{}` when
+ * none is given), with each reply's Set-Cookie also given by name.
+ */
+export class Browser extends HttpAgent {
+  /**
+   * The cookies this browser holds, by name (raw values as received): a snapshot of the jar,
+   * whose `set` and `delete` write through to it (a test plants or drops a cookie by hand).
+   */
+  get jar(): Map<string, string> {
+    return new JarView(this);
+  }
+
+  override async request<T = unknown>(method: string, path: string, body?: unknown): Promise<Reply<T>> {
+    const reply = await super.request<T>(method, path, body);
     const set: Record<string, string> = {};
-    for (const c of res.setCookie) {
+    for (const c of reply.setCookie) {
       const [pair] = c.split(';');
       const eq = pair.indexOf('=');
-      const name = pair.slice(0, eq);
-      const value = pair.slice(eq + 1);
-      set[name] = value;
-      if (value === '') this.jar.delete(name);
-      else this.jar.set(name, value);
+      set[pair.slice(0, eq)] = pair.slice(eq + 1);
     }
-    let parsed: unknown = res.text;
-    try {
-      parsed = res.text === '' ? undefined : JSON.parse(res.text);
-    } catch {
-      /* not JSON */
-    }
-    return { status: res.status, body: parsed, set };
+    return { ...reply, set };
   }
 
-  get(path: string): Promise<Reply> {
-    return this.request('GET', path);
+  override get<T = unknown>(path: string): Promise<Reply<T>> {
+    return this.request<T>('GET', path);
   }
 
-  post(path: string, body: unknown = {}): Promise<Reply> {
-    return this.request('POST', path, body);
+  override post<T = unknown>(path: string, body: unknown = {}): Promise<Reply<T>> {
+    return this.request<T>('POST', path, body);
   }
 
-  /** Another browser (or tab) holding only the cookies named. */
+  /** Another browser (or tab) holding only the cookies named, by value (their Expires and Path are not copied). */
   only(base: string, ...names: string[]): Browser {
     const b = new Browser(base);
     for (const n of names) {
       const v = this.jar.get(n);
-      if (v !== undefined) b.jar.set(n, v);
+      if (v !== undefined) b.setCookieValue(n, v);
     }
     return b;
   }

@@ -1,9 +1,9 @@
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Body, Catch, Controller, Get, HttpCode, Module, Param, Post, Query, Res, UnauthorizedException, type ArgumentsHost, type DynamicModule, type ExceptionFilter, type INestApplication } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { RedisUnavailableError, TidyKvError } from '@tidykv/core';
 import { NestFactory } from '@nestjs/core';
 import { HttpSession, Session, SessionAccessor, SessionModule, SessionService, type SessionModuleOptions } from '@tidykv/session';
+import { HttpAgent, type HttpAgentOptions, type HttpReply } from '@tidykv/testing';
 
 export const SECRET = 'test-secret-test-secret-test-secret-0001';
 
@@ -244,71 +244,17 @@ export async function wrap(app: INestApplication): Promise<TestApp> {
 
 export { TestAppModule };
 
-/** A browser-like client with one cookie jar (or one header, for header transport). */
-export class Agent {
-  cookie: string | undefined;
-  header: string | undefined;
-  /** Headers sent with every request (e.g. a proxy's X-Forwarded-Proto). */
-  readonly extraHeaders: Record<string, string> = {};
-
-  constructor(
-    private readonly base: string,
-    private readonly cookieName = 'sid',
-    private readonly headerName?: string,
-  ) {}
-
-  /** Sends a request (no keep-alive, so closing the app leaves no socket behind) and keeps any cookie the response sets. */
-  async request(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown; setCookie: string[]; headers: IncomingHttpHeaders }> {
-    const headers: Record<string, string> = { ...this.extraHeaders };
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    if (payload !== undefined) headers['content-type'] = 'application/json';
-    if (this.cookie !== undefined) headers.cookie = `${this.cookieName}=${this.cookie}`;
-    if (this.headerName && this.header !== undefined) headers[this.headerName] = this.header;
-    const res = await new Promise<{ status: number; text: string; headers: IncomingHttpHeaders }>((resolve, reject) => {
-      const req = httpRequest(this.base + path, { method, headers, agent: false }, (r) => {
-        let text = '';
-        r.setEncoding('utf8');
-        r.on('data', (c: string) => (text += c));
-        r.on('end', () => resolve({ status: r.statusCode ?? 0, text, headers: r.headers }));
-        r.on('error', reject);
-      });
-      req.on('error', reject);
-      req.end(payload);
-    });
-    const setCookie = res.headers['set-cookie'] ?? [];
-    for (const c of setCookie) {
-      const [pair] = c.split(';');
-      const eq = pair.indexOf('=');
-      if (pair.slice(0, eq) !== this.cookieName) continue;
-      const v = decodeURIComponent(pair.slice(eq + 1));
-      this.cookie = v === '' ? undefined : v;
-    }
-    if (this.headerName) {
-      const h = res.headers[this.headerName];
-      if (typeof h === 'string') this.header = h === '' ? undefined : h;
-    }
-    let parsed: unknown = res.text;
-    try {
-      parsed = res.text === '' ? undefined : JSON.parse(res.text);
-    } catch {
-      /* not JSON */
-    }
-    return { status: res.status, body: parsed, setCookie, headers: res.headers };
+/**
+ * A browser-like client with one cookie jar (or one header, for header transport): libs/testing's
+ * {@link HttpAgent} with this suite's habits, a cookie named `sid` unless told, and a POST
+ * that always carries a JSON body (`{}` when none is given).
+ */
+export class Agent extends HttpAgent {
+  constructor(base: string, cookieName: string | HttpAgentOptions = 'sid', headerName?: string) {
+    super(base, typeof cookieName === 'string' ? { cookieName, headerName } : cookieName);
   }
 
-  get(path: string) {
-    return this.request('GET', path);
-  }
-
-  post(path: string, body?: unknown) {
-    return this.request('POST', path, body ?? {});
-  }
-
-  /** A second agent holding the same session (another tab or a concurrent request). */
-  clone(): Agent {
-    const a = new Agent(this.base, this.cookieName, this.headerName);
-    a.cookie = this.cookie;
-    a.header = this.header;
-    return a;
+  override post<T = unknown>(path: string, body?: unknown): Promise<HttpReply<T>> {
+    return super.post<T>(path, body ?? {});
   }
 }
