@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { listKeys, startRedis, type RedisTestServer } from '@tidykv/testing';
-import { Agent, startExpressApp } from './support/session-app.js';
+import { eventually, listKeys, startRedis, type RedisTestServer } from '@tidykv/testing';
+import { Agent, setThenWaitStarted, startExpressApp } from './support/session-app.js';
 
 describe('@tidykv/session under faults', () => {
   let redis: RedisTestServer;
@@ -59,8 +59,9 @@ describe('@tidykv/session under faults', () => {
     const agents = Array.from({ length: 20 }, () => new Agent(app.url));
     await Promise.all(agents.map((a) => a.post('/s/set', { n: 0 })));
     // Requests that set, then keep working for 300 ms, and save at the end; the app closes meanwhile.
+    const started = setThenWaitStarted.count;
     const inflight = agents.map((a) => a.request('POST', '/s/set-then-wait?ms=300', { late: 'saved' }));
-    await new Promise((r) => setTimeout(r, 100));
+    await eventually(() => setThenWaitStarted.count - started === 20, 10_000, 'the 20 requests in their handlers');
     const closing = app.close();
     const results = await Promise.all(inflight);
     await closing;

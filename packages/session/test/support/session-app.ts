@@ -8,6 +8,13 @@ import { HttpAgent, type HttpAgentOptions, type HttpReply } from '@tidykv/testin
 export const SECRET = 'test-secret-test-secret-test-secret-0001';
 
 /** Routes that exercise the session the way an app would. */
+/**
+ * How many `POST /s/set-then-wait` handlers have started in this process, so a test can wait until
+ * its requests are really in flight (on a loaded machine a fixed delay may close the app before
+ * they arrive, and the client then sees a refused or reset connection instead of the behaviour).
+ */
+export const setThenWaitStarted = { count: 0 };
+
 @Controller('s')
 class TestController {
   constructor(
@@ -71,6 +78,7 @@ class TestController {
   @Post('set-then-wait')
   @HttpCode(200)
   async setThenWait(@Session() s: HttpSession, @Query('ms') ms: string, @Body() body: Record<string, unknown>): Promise<{ ok: true }> {
+    setThenWaitStarted.count++;
     for (const [k, v] of Object.entries(body)) s.set(k, v);
     await new Promise((r) => setTimeout(r, Number(ms)));
     return { ok: true };
