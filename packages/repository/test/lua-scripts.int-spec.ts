@@ -31,7 +31,13 @@ describe('repository Lua scripts', () => {
   afterAll(() => server.close());
   beforeEach(() => flushAll(redis));
 
-  const near = (actual: number, expected: number) => expect(Math.abs(actual - expected)).toBeLessThan(150);
+  // A TTL only runs down: PTTL read after the write is at most what the script set, and less by the
+  // time in between, which a loaded machine can stretch well past 150 ms. 900 ms still tells every
+  // pair of TTLs these tests set apart (they differ by 1 s or more).
+  const near = (actual: number, expected: number) => {
+    expect(actual).toBeLessThanOrEqual(expected);
+    expect(actual).toBeGreaterThan(expected - 900);
+  };
   const keys = async () => (await listKeys(redis)).map((k) => [k.key, k.type, k.pttl] as const);
   const block = (newEnc: string, newKey: string | undefined, expectedEnc: string, expectedKey: string | undefined): IndexBlock => ({ field: 'u', newEnc, newKey, expectedEnc, expectedKey });
   const save = (ttlMs: number, blocks: IndexBlock[], pairs: string[]) => entityScripts.save.run(redis, { hash: H, id: '1', ttlMs, blocks, pairs }) as Promise<unknown[]>;
