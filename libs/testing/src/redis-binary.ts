@@ -5,8 +5,8 @@ const CANDIDATES = ['/usr/bin/redis-server', '/usr/local/bin/redis-server', '/op
 
 /** How to get a redis-server binary, printed whenever none can be found. */
 export const HOW_TO_GET_REDIS =
-  'tidykv tests need a real Redis. Either set REDIS_URL to a disposable server (it will be flushed), ' +
-  'run a Docker engine (testcontainers starts redis:7), or install a redis-server binary: ' +
+  'tidykv tests need a real Redis that they start themselves (they never use one they did not start). ' +
+  'Run a Docker engine (testcontainers starts redis:7) or install a redis-server binary: ' +
   '`sudo apt-get install -y redis-server redis-tools` on Debian/Ubuntu, `brew install redis` on macOS.';
 
 /** Path of a runnable `redis-server` (REDIS_SERVER_BIN, then PATH, then common locations), or undefined. */

@@ -5,7 +5,7 @@ import { RedisProcess } from './redis-process.js';
 import { findRedisServerBinary, HOW_TO_GET_REDIS } from './redis-binary.js';
 
 /** Where a test's Redis came from. */
-export type RedisSource = 'env' | 'container' | 'process';
+export type RedisSource = 'container' | 'process';
 
 /** A real Redis for one test suite. Always call {@link RedisTestServer.close} in `afterAll`. */
 export interface RedisTestServer {
@@ -15,7 +15,7 @@ export interface RedisTestServer {
   readonly url: string;
   /** A new client; closed by {@link close}. */
   client(options?: RedisOptions): Redis;
-  /** Makes the server unreachable until {@link start}: an outage. Not possible with `REDIS_URL`. */
+  /** Makes the server unreachable until {@link start}: an outage. */
   stop(): Promise<void>;
   /** Kills the server with SIGKILL (kill -9) until {@link start}: a crash. Process source only. */
   kill(): Promise<void>;
@@ -32,7 +32,7 @@ export interface StartRedisOptions {
   /** Extra redis-server arguments (process and container sources). Default: none. */
   args?: string[];
   /**
-   * Always spawn a private `redis-server` process (ignoring `REDIS_URL` and Docker), for suites
+   * Always spawn a private `redis-server` process (never a container), for suites
    * that must stop, start or restart the server mid-test. Default: false.
    */
   own?: boolean;
@@ -43,15 +43,13 @@ export interface StartRedisOptions {
 }
 
 /**
- * A real Redis for a test, in this order:
- * 1. `REDIS_URL`, when set (it is a disposable server the suite may flush);
- * 2. a testcontainers `redis:7` container, when a Docker engine is reachable;
- * 3. a `redis-server` child process on a free loopback port;
- * 4. otherwise an error saying how to get one.
+ * A real Redis for a test, always one this fixture starts (tests flush and fault their server, so
+ * they never touch one they did not start, whatever REDIS_URL says), in this order:
+ * 1. a testcontainers `redis:7` container, when a Docker engine is reachable;
+ * 2. a `redis-server` child process on a free loopback port;
+ * 3. otherwise an error saying how to get one.
  */
 export async function startRedis(options: StartRedisOptions = {}): Promise<RedisTestServer> {
-  const url = process.env.REDIS_URL;
-  if (url && !options.own) return fromUrl(url);
   if (!options.own && (await dockerReachable())) return fromContainer(options.args ?? []);
   if (findRedisServerBinary()) return fromProcess(await RedisProcess.start({ args: options.args, persistence: options.persistence, allowDebug: options.allowDebug }));
   throw new Error(HOW_TO_GET_REDIS);
@@ -59,29 +57,6 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
 
 const unsupported = (): Promise<void> =>
   Promise.reject(new Error('Only a fixture-spawned process can be stopped or restarted: use startRedis({ own: true }).'));
-
-function fromUrl(url: string): RedisTestServer {
-  const parsed = new URL(url);
-  const clients = new Set<Redis>();
-  return {
-    source: 'env',
-    host: parsed.hostname,
-    port: Number(parsed.port || 6379),
-    url,
-    client(options = {}) {
-      const c = new Redis(url, options);
-      clients.add(c);
-      return c;
-    },
-    stop: unsupported,
-    kill: unsupported,
-    start: unsupported,
-    restart: unsupported,
-    async close() {
-      await Promise.all([...clients].map(closeClient));
-    },
-  };
-}
 
 function fromProcess(proc: RedisProcess): RedisTestServer {
   return {
