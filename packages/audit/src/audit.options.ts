@@ -144,10 +144,13 @@ export function tidykvIndexRules(prefix = 'tkv:'): IndexRule[] {
  */
 export const DEFAULT_INDEX_RULES: readonly IndexRule[] = Object.freeze(tidykvIndexRules('tkv:').map((r) => Object.freeze(r)));
 
+/** Spring Session's own default key namespace (`spring:session`), checked unless told otherwise. */
+export const DEFAULT_SPRING_SESSION_NAMESPACE = 'spring:session';
+
 /** Defaults of {@link OrphanOptions}. */
 export const DEFAULT_ORPHAN_OPTIONS = Object.freeze({
   ...DEFAULT_AUDIT_RUN_OPTIONS,
-  springSessionNamespace: 'spring:session' as string | false,
+  springSessionNamespace: DEFAULT_SPRING_SESSION_NAMESPACE as string | false,
   springDataKeyspaces: Object.freeze([]) as readonly string[],
   detectSpringDataKeyspaces: true,
   indexRules: DEFAULT_INDEX_RULES,
