@@ -3,51 +3,9 @@ import { validateOrphanOptions, type OrphanOptions } from './audit.options.js';
 import { saveOnError, walkKeyspace } from './internal/keyspace-walker.js';
 import { OrphanEngine, type OrphanBatch } from './internal/orphan-engine.js';
 import { openRun } from './internal/run-context.js';
+import type { OrphanFinding, OrphanKind, OrphanTotals } from './orphan-finding.model.js';
 
-/** The leftovers {@link findOrphans} recognises. */
-export type OrphanKind =
-  /** Spring Data Redis keyspace helper SET (`<keyspace>`) whose members name missing `<keyspace>:<id>` hashes. */
-  | 'spring-data-keyspace'
-  /** Spring Data Redis `@Indexed` SET `<keyspace>:<field>:<value>` with ids of missing entities. */
-  | 'spring-data-index'
-  /** Spring Data Redis `<keyspace>:<id>:idx` SET of an entity that no longer exists. */
-  | 'spring-data-idx'
-  /** Spring Data Redis `<keyspace>:<id>:phantom` copy without TTL of an entity that no longer exists. */
-  | 'spring-data-phantom'
-  /** Spring Session `<ns>:expirations:<minute>` bucket naming expired sessions. */
-  | 'spring-session-expirations'
-  /** Spring Session `<ns>:index:<index>:<value>` SET (the principal index) naming missing sessions. */
-  | 'spring-session-index'
-  /** Spring Session `<ns>:sessions:<id>` hash without `creationTime`: left by an update racing a delete. */
-  | 'spring-session-partial'
-  /** A tidykv index (or one described by an `indexRules` entry) with expired or dangling members. */
-  | 'index';
-
-/** One orphan: a key that is dead as a whole, or an index with dead members. */
-export interface OrphanFinding {
-  kind: OrphanKind;
-  /** Name of the index rule, for kind `index`. */
-  rule?: string;
-  key: string;
-  type: string;
-  /** Members (SET/ZSET) or fields (hash) of the key. */
-  members: number;
-  /** Members that point at missing keys or have an expiry score in the past (all of them for a dead SET). */
-  deadMembers: number;
-  /** True when the key itself is the leftover (it can be unlinked); false when only members are dead. */
-  wholeKey: boolean;
-  /** MEMORY USAGE of the key, in bytes. */
-  memoryBytes: number;
-  /** PTTL of the key when inspected (-1: no TTL). */
-  pttl: number;
-}
-
-/** Totals per kind. */
-export interface OrphanTotals {
-  keys: number;
-  deadMembers: number;
-  memoryBytes: number;
-}
+export type { OrphanFinding, OrphanKind, OrphanTotals } from './orphan-finding.model.js';
 
 /** Result of {@link findOrphans}. */
 export interface OrphanReport {

@@ -2,7 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { encodeKeyPart, type RedisConnection } from '@tidykv/core';
 import type { IndexRule, ResolvedOrphanOptions } from '../audit.options.js';
 import { patternOf } from '../key-pattern.classifier.js';
-import type { OrphanFinding, OrphanKind } from '../orphan.finder.js';
+import type { OrphanFinding, OrphanKind } from '../orphan-finding.model.js';
 import { isNoScript, queueInspect, supportsReadOnlyScripts } from './inspect-script.js';
 import type { ScanNode } from './nodes.js';
 import type { RateLimiter } from './rate-limiter.js';

@@ -1,6 +1,6 @@
 import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 import type { RedisConnection } from '@tidykv/core';
-import type { ChangeLogEntry, PruneCounters } from '../leak.fixer.js';
+import type { ChangeLogEntry, PruneCounters } from '../orphan-finding.model.js';
 import type { ChangeLog } from './change-log.js';
 import type { ScanNode } from './nodes.js';
 import { clientFor, existsMany, type Container, type DeadMember, type OrphanActions, type OrphanKey } from './orphan-engine.js';
