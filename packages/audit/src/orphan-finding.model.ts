@@ -77,5 +77,16 @@ export interface PruneCounters {
   keysUnlinked: number;
   /** Orphaned keys alive again at removal time, and kept. */
   keysKept: number;
+  /**
+   * Memory of the keys unlinked (or that would be), in bytes: MEMORY USAGE ... SAMPLES 0 of each,
+   * measured just before its UNLINK. Exact as Redis accounts a key (UNLINK frees it in the background).
+   */
+  keysUnlinkedBytes: number;
+  /**
+   * Memory freed by removing dead members, in bytes; an estimate. With `apply`, MEMORY USAGE
+   * (SAMPLES 0) of each index before its first removal minus after its last (app writes in
+   * between count too); in a dry run, each index's memory times its share of dead members.
+   */
+  membersRemovedBytes: number;
 }
 

@@ -2,6 +2,7 @@ import type { RedisConnection } from '@tidykv/core';
 import { validateOrphanOptions, type OrphanOptions } from './audit.options.js';
 import { saveOnError, walkKeyspace } from './internal/keyspace-walker.js';
 import { OrphanEngine, type OrphanBatch } from './internal/orphan-engine.js';
+import { keepLargest, rankedFindings } from './internal/finding-ranking.js';
 import { openRun } from './internal/run-context.js';
 import type { OrphanFinding, OrphanKind, OrphanTotals } from './orphan-finding.model.js';
 
@@ -20,7 +21,10 @@ export interface OrphanReport {
   totals: Partial<Record<OrphanKind, OrphanTotals>>;
   /** Number of findings (may exceed `findings.length`, which is capped by `listLimit`). */
   findingsTotal: number;
-  /** Findings, in the order found, at most `listLimit`. */
+  /**
+   * The `listLimit` largest findings of the whole run, largest first (most dead members, then
+   * most memory, then key name). The totals count every finding.
+   */
   findings: OrphanFinding[];
   durationMs: number;
   interrupted: boolean;
@@ -31,13 +35,19 @@ export interface OrphanTally {
   keysScanned: number;
   totals: Partial<Record<OrphanKind, OrphanTotals>>;
   findingsTotal: number;
+  /** The `listLimit` largest findings so far (a heap: read it with rankedFindings). */
   findings: OrphanFinding[];
   keyspaces: string[];
 }
 
 /** A fresh tally, or the one saved in a checkpoint. */
 export function newTally(saved?: OrphanTally): OrphanTally {
-  return saved ? structuredClone(saved) : { keysScanned: 0, totals: {}, findingsTotal: 0, findings: [], keyspaces: [] };
+  if (!saved) return { keysScanned: 0, totals: {}, findingsTotal: 0, findings: [], keyspaces: [] };
+  const tally = structuredClone(saved);
+  // Rebuilt as a heap, whatever order the checkpoint kept them in.
+  tally.findings = [];
+  for (const f of saved.findings) keepLargest(tally.findings, structuredClone(f), Number.POSITIVE_INFINITY);
+  return tally;
 }
 
 /** Adds one batch's findings to `tally`. */
@@ -49,7 +59,7 @@ export function tallyBatch(tally: OrphanTally, batch: OrphanBatch, listLimit: nu
     t.deadMembers += f.deadMembers;
     t.memoryBytes += f.memoryBytes;
     tally.findingsTotal++;
-    if (tally.findings.length < listLimit) tally.findings.push(f);
+    keepLargest(tally.findings, f, listLimit);
   }
   for (const ks of batch.keyspaces) if (!tally.keyspaces.includes(ks)) tally.keyspaces.push(ks);
 }
@@ -96,7 +106,7 @@ export async function findOrphans(conn: RedisConnection, options: OrphanOptions 
       keysScanned: tally.keysScanned,
       totals: tally.totals,
       findingsTotal: tally.findingsTotal,
-      findings: tally.findings,
+      findings: rankedFindings(tally.findings),
       durationMs: Math.round(performance.now() - started),
       interrupted,
     };
