@@ -15,8 +15,8 @@ export async function send(client: Redis | Cluster, cmds: Cmd[]): Promise<void> 
       const p = (client as Redis).pipeline();
       for (const [name, ...args] of chunk) p.call(name, ...args);
       const r = (await p.exec()) ?? [];
-      const failed = r.find(([err]) => err);
-      if (failed) throw failed[0];
+      const failed = r.find(([err]) => err)?.[0];
+      if (failed) throw failed;
     }
   }
 }

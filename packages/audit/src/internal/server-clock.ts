@@ -7,7 +7,7 @@ const RESYNC_MS = 60_000;
 /**
  * The server's clock, per node. Writers score index entries with the server's TIME (tidykv's
  * scripts call TIME), so the auditor judges "expired" by the same clock, not by this machine's:
- * a client clock a minute fast would otherwise call live entries dead. One TIME per node, again
+ * a client clock a minute fast would otherwise call live entries dead. One read of the clock per node, again
  * after a minute; in between, the offset (measured at the middle of the round trip) is added to
  * the local clock.
  */
@@ -22,11 +22,23 @@ export class ServerClock {
     let o = this.offsets.get(node.id);
     if (!o || local - o.at > RESYNC_MS) {
       const sent = Date.now();
-      const [s, us] = await this.conn.run('time', () => node.client.time());
+      const server = await this.serverMs(node);
       const back = Date.now();
-      o = { offset: Number(s) * 1000 + Math.floor(Number(us) / 1000) - (sent + back) / 2, at: back };
+      o = { offset: server - (sent + back) / 2, at: back };
       this.offsets.set(node.id, o);
     }
     return Math.round(Date.now() + o.offset);
+  }
+
+  /**
+   * The server's clock from INFO server's `server_time_usec` (Redis >= 6.2): INFO is what the
+   * read-only ACL the README recommends allows, and TIME is not in `+@read`. Older servers answer TIME.
+   */
+  private async serverMs(node: ScanNode): Promise<number> {
+    const info = await this.conn.run('info server', () => node.client.info('server'));
+    const usec = /server_time_usec:(\d+)/.exec(info)?.[1];
+    if (usec !== undefined) return Math.floor(Number(usec) / 1000);
+    const [s, us] = await this.conn.run('time', () => node.client.time());
+    return Number(s) * 1000 + Math.floor(Number(us) / 1000);
   }
 }
