@@ -103,8 +103,9 @@ export class Pruner implements OrphanActions {
       if (this.conn.isCluster) {
         // Every key here hashes to the container's slot, so one cluster pipeline may carry them all.
         const p = (client as Cluster).pipeline();
-        // Queued on the pipeline: the replies (and errors) come back from exec, not from these promises.
-        for (const d of atomic) auditScripts.run(p, 'removeDeadMember', [c.key, d.target!], [d.member]).catch(() => {});
+        // Queued on the pipeline (run then returns the pipeline, typed as a promise): the replies and
+        // their errors come back from exec.
+        for (const d of atomic) void auditScripts.run(p, 'removeDeadMember', [c.key, d.target!], [d.member]);
         replies = await pipelineValues(this.conn, 'prune', p);
       } else {
         replies = await sendAll(this.conn, node, atomic.map((d) => (t) => auditScripts.run(t, 'removeDeadMember', [c.key, d.target!], [d.member])));
