@@ -218,7 +218,7 @@ export function springData(ks: string, total: number, deadCount: number, opts: {
 
 /**
  * tidykv layouts (prefix `tkv:`), keys built by core's TidyKvKeys (the layout @tidykv/session and
- * @tidykv/repository write with; tidykv-layouts.int-spec.ts runs the rules against keys those
+ * @tidykv/repository write with; tidykv-layouts.nest.int-spec.ts runs the rules against keys those
  * packages wrote themselves): a session principal index with live, expired and dangling members,
  * and repository `@Indexed` zsets with dangling and expired ids. Bulk commands, so that the
  * same seed also goes to a Cluster and into large keyspaces.
