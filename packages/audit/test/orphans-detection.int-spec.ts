@@ -163,3 +163,31 @@ describe('fix --apply: memory freed', () => {
     expect(csv).toContain(`bytes freed by unlinking (measured before UNLINK),${r.prune!.keysUnlinkedBytes}`);
   });
 });
+
+describe('orphans: a per-command error in a pipeline', () => {
+  let server: RedisTestServer;
+
+  beforeAll(async () => {
+    server = await startRedis({ own: true });
+    const admin = server.client();
+    await send(admin, [
+      ['HSET', 'spring:session:sessions:abc', 'lastAccessedTime', '1'],
+      ['SADD', 'persons', '1', '2'],
+      ['HSET', 'persons:1', 'id', '1'],
+    ]);
+    // A user that may read everything but HEXISTS: each HEXISTS in a pipeline fails on its own.
+    await admin.call('ACL', 'SETUSER', 'nohexists', 'on', '>pw', '~*', '-@all', '+@read', '+@connection', '+info', '+evalsha_ro', '+eval_ro', '+client|setname', '-hexists');
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('fails the run with that error instead of reading it as "field absent" or "present"', async () => {
+    const conn = RedisConnection.create({ url: server.url.replace('redis://', 'redis://nohexists:pw@') });
+    try {
+      await expect(findOrphans(conn)).rejects.toThrow(/hexists/i);
+    } finally {
+      await conn.close();
+    }
+  });
+});
