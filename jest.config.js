@@ -16,6 +16,7 @@ const swc = [
 
 export const workspaceMapper = {
   '^@tidykv/(core|session|repository)/terminus$': '<rootDir>/packages/$1/src/terminus/index.ts',
+  '^@tidykv/audit/cli$': '<rootDir>/packages/audit/src/cli/index.ts',
   '^@tidykv/(core|session|repository|audit)$': '<rootDir>/packages/$1/src/index.ts',
   '^@tidykv/testing$': '<rootDir>/libs/testing/src/index.ts',
   '^(\\.{1,2}/.*)\\.js$': '$1',

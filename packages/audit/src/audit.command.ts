@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, Option } from '@commander-js/extra-typings';
 import { RedisConnection, TidyKvError } from '@tidykv/core';
-import { DEFAULT_ORPHAN_OPTIONS, tidykvIndexRules, DEFAULT_SCAN_OPTIONS, parseDuration, type AuditRunOptions, type IndexRule, type OrphanOptions } from './audit.options.js';
+import { DEFAULT_ORPHAN_OPTIONS, DEFAULT_SCAN_OPTIONS, DEFAULT_SPRING_SESSION_NAMESPACE, tidykvIndexRules, parseDuration, type AuditRunOptions, type IndexRule, type OrphanOptions } from './audit.options.js';
 import { connectionOptionsFromFlags, type ConnectionFlags } from './connection.flags.js';
 import { PACKAGE_VERSION } from './internal/package-version.js';
 import { createProgress } from './internal/progress.js';
@@ -9,7 +9,6 @@ import { scanKeyspace } from './keyspace.scanner.js';
 import { fixLeaks } from './leak.fixer.js';
 import { findOrphans } from './orphan.finder.js';
 import { renderFixReport, renderOrphanReport, renderScanReport, type ReportFormat } from './report.renderer.js';
-
 
 /** Exit codes of `tidykv-audit`. */
 export const EXIT_CODES = Object.freeze({
@@ -30,8 +29,6 @@ export interface CliIo {
   signal?: AbortSignal;
 }
 
-type Flags = ConnectionFlags & Record<string, unknown>;
-
 function num(flag: string) {
   return (v: string): number => {
     const n = Number(v);
@@ -40,15 +37,19 @@ function num(flag: string) {
   };
 }
 
-function collect(v: string, prev: string[] = []): string[] {
+function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
 }
 
-function connectionFlags(cmd: Command): Command {
-  return cmd
+// Each builder chains on the one before, so that @commander-js/extra-typings infers every flag's
+// type from its declaration: the action handlers get typed options, with no casts.
+
+/** A command with the connection flags and the run flags every command shares. */
+function runCommand(name: string) {
+  return new Command(name)
     .option('--url <url>', 'redis://[user:password@]host:port[/db] (rediss:// for TLS)')
     .option('--host <host>', 'server host (with --port)')
-    .option('--port <port>', 'server port', undefined)
+    .option('--port <port>', 'server port')
     .option('--db <index>', 'database index (standalone, Sentinel)')
     .option('--user <name>', 'ACL user name')
     .option('--password <password>', 'password; prefer the TIDYKV_AUDIT_PASSWORD or REDISCLI_AUTH env variables')
@@ -60,11 +61,7 @@ function connectionFlags(cmd: Command): Command {
     .option('--sentinel-name <name>', 'Sentinel master group name')
     .option('--connect-timeout <ms>', 'connect timeout in ms')
     .option('--command-timeout <ms>', 'per-batch timeout in ms (default 10000)')
-    .option('--replicas', 'read from replicas instead of masters (scan, orphans)');
-}
-
-function runFlags(cmd: Command): Command {
-  return cmd
+    .option('--replicas', 'read from replicas instead of masters (scan, orphans)')
     .option('--match <pattern>', 'SCAN MATCH pattern', DEFAULT_SCAN_OPTIONS.match)
     .option('--count <n>', 'SCAN COUNT hint', num('--count'), DEFAULT_SCAN_OPTIONS.count)
     .option('--rate <keysPerSecond>', 'limit on keys per second (all nodes together)', num('--rate'))
@@ -72,28 +69,42 @@ function runFlags(cmd: Command): Command {
     .option('--checkpoint <file>', 'save progress there; rerun with the same file to resume');
 }
 
-function formatFlags(cmd: Command, html: boolean): Command {
-  cmd.option('--json', 'JSON output').option('--csv', 'CSV output');
-  if (html) cmd.option('--html', 'self-contained HTML report with a chart of memory by pattern');
-  return cmd.option('-o, --output <file>', 'write the report to a file instead of stdout');
-}
-
-function orphanFlags(cmd: Command): Command {
-  return cmd
-    .option('--spring-session-namespace <ns>', 'Spring Session key namespace', DEFAULT_ORPHAN_OPTIONS.springSessionNamespace as string)
+/** `orphans` and `fix`: the run flags, the layouts to check, and the table/JSON/CSV output flags. */
+function orphanCommand(name: 'orphans' | 'fix') {
+  return runCommand(name)
+    .option('--spring-session-namespace <ns>', 'Spring Session key namespace', DEFAULT_SPRING_SESSION_NAMESPACE)
     .option('--no-spring-session', 'skip Spring Session checks')
-    .option('--spring-data-keyspace <keyspace>', 'Spring Data Redis keyspace to check (repeatable)', collect, [])
+    .option('--spring-data-keyspace <keyspace>', 'Spring Data Redis keyspace to check (repeatable)', collect, [] as string[])
     .option('--no-detect-keyspaces', 'only check the keyspaces given with --spring-data-keyspace')
-    .option('--index-rule <rule>', 'extra index: name=glob or name=glob=>target with $member and $1.. (repeatable)', collect, [])
+    .option('--index-rule <rule>', 'extra index: name=glob or name=glob=>target with $member and $1.. (repeatable)', collect, [] as string[])
     .option('--tidykv-prefix <prefix>', "key prefix of tidykv's own indexes (the modules' keyPrefix)", 'tkv:')
     .option('--no-default-index-rules', "skip tidykv's own index layouts")
-    .option('--member-batch <n>', 'members checked per round trip', num('--member-batch'), DEFAULT_ORPHAN_OPTIONS.memberBatch);
+    .option('--member-batch <n>', 'members checked per round trip', num('--member-batch'), DEFAULT_ORPHAN_OPTIONS.memberBatch)
+    .option('--json', 'JSON output')
+    .option('--csv', 'CSV output')
+    .option('-o, --output <file>', 'write the report to a file instead of stdout');
 }
 
-function formatOf(f: Flags): ReportFormat {
-  const chosen = (['json', 'csv', 'html'] as const).filter((k) => f[k]);
-  if (chosen.length > 1) throw new CommanderError(2, 'tidykv.format', `error: choose one of ${chosen.map((c) => `--${c}`).join(', ')}`);
+type RunFlags = ReturnType<ReturnType<typeof runCommand>['opts']>;
+type OrphanFlags = ReturnType<ReturnType<typeof orphanCommand>['opts']>;
+interface FormatFlags {
+  json?: true;
+  csv?: true;
+  output?: string;
+}
+
+/** The report format of `orphans` and `fix`, which have no HTML report. */
+function formatOf(f: FormatFlags, html?: true): Exclude<ReportFormat, 'html'> {
+  const chosen = (['json', 'csv'] as const).filter((k) => f[k]);
+  const all = html ? [...chosen, 'html'] : chosen;
+  if (all.length > 1) throw new CommanderError(2, 'tidykv.format', `error: choose one of ${all.map((c) => `--${c}`).join(', ')}`);
   return chosen[0] ?? 'table';
+}
+
+/** The report format of `scan`: {@link formatOf}, or `html`. */
+function scanFormatOf(f: FormatFlags & { html?: true }): ReportFormat {
+  const format = formatOf(f, f.html);
+  return f.html ? 'html' : format;
 }
 
 /** Parses `name=glob` or `name=glob=>target`. */
@@ -106,38 +117,38 @@ export function parseIndexRule(text: string): IndexRule {
   return arrow === -1 ? { name, match: rest } : { name, match: rest.slice(0, arrow), target: rest.slice(arrow + 2) };
 }
 
-function runOptions(f: Flags, io: CliIo, label: string): AuditRunOptions & { stopProgress(): void } {
+function runOptions(f: RunFlags, io: CliIo, label: string): AuditRunOptions & { stopProgress: () => void } {
   const progress = createProgress(io.stderr, label);
   return {
-    replicas: Boolean(f.replicas),
-    match: f.match as string,
-    count: f.count as number,
-    rate: f.rate as number | undefined,
-    inflight: f.inflight as number,
-    checkpoint: f.checkpoint as string | undefined,
+    replicas: f.replicas === true,
+    match: f.match,
+    count: f.count,
+    rate: f.rate,
+    inflight: f.inflight,
+    checkpoint: f.checkpoint,
     signal: io.signal,
     onProgress: (p) => progress.update(p),
     stopProgress: () => progress.stop(),
   };
 }
 
-function orphanOptions(f: Flags): OrphanOptions {
-  const rules = (f.indexRule as string[]).map(parseIndexRule);
+function orphanOptions(f: OrphanFlags): OrphanOptions {
+  const rules = f.indexRule.map(parseIndexRule);
   return {
-    springSessionNamespace: f.springSession === false ? false : (f.springSessionNamespace as string),
-    springDataKeyspaces: f.springDataKeyspace as string[],
-    detectSpringDataKeyspaces: f.detectKeyspaces !== false,
-    indexRules: [...(f.defaultIndexRules === false ? [] : tidykvIndexRules(f.tidykvPrefix as string)), ...rules],
-    memberBatch: f.memberBatch as number,
+    springSessionNamespace: f.springSession === false ? false : f.springSessionNamespace,
+    springDataKeyspaces: f.springDataKeyspace,
+    detectSpringDataKeyspaces: f.detectKeyspaces,
+    indexRules: [...(f.defaultIndexRules ? tidykvIndexRules(f.tidykvPrefix) : []), ...rules],
+    memberBatch: f.memberBatch,
   };
 }
 
-async function output(f: Flags, io: CliIo, text: string): Promise<void> {
+async function output(f: FormatFlags, io: CliIo, text: string): Promise<void> {
   if (typeof f.output === 'string') await writeFile(f.output, text);
   else io.stdout.write(text);
 }
 
-async function withConnection<T>(f: Flags, io: CliIo, fn: (conn: RedisConnection) => Promise<T>): Promise<T> {
+async function withConnection<T>(f: ConnectionFlags, io: CliIo, fn: (conn: RedisConnection) => Promise<T>): Promise<T> {
   const conn = RedisConnection.create(connectionOptionsFromFlags(f, io.env), 'connection', 'tidykv-audit');
   // ioredis reports connection trouble as events too; the error surfaces through the command that fails.
   conn.client.on('error', () => {});
@@ -148,11 +159,11 @@ async function withConnection<T>(f: Flags, io: CliIo, fn: (conn: RedisConnection
   }
 }
 
-function interruptedNote(io: CliIo, interrupted: boolean, checkpoint: unknown): void {
+function interruptedNote(io: CliIo, interrupted: boolean, checkpoint: string | undefined): void {
   if (!interrupted) return;
   io.stderr.write(
     checkpoint
-      ? `tidykv-audit: stopped after the current batch; progress saved in ${String(checkpoint)}. Run the same command again to resume.\n`
+      ? `tidykv-audit: stopped after the current batch; progress saved in ${checkpoint}. Run the same command again to resume.\n`
       : 'tidykv-audit: stopped after the current batch (no --checkpoint given, so a rerun starts over).\n',
   );
 }
@@ -166,24 +177,28 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .showHelpAfterError();
 
-  const scan = formatFlags(runFlags(connectionFlags(new Command('scan'))), true)
+  const scan = runCommand('scan')
+    .option('--json', 'JSON output')
+    .option('--csv', 'CSV output')
+    .option('--html', 'self-contained HTML report with a chart of memory by pattern')
+    .option('-o, --output <file>', 'write the report to a file instead of stdout')
     .description('Walk the keyspace with SCAN and report key patterns: counts, keys without TTL, types, memory, TTL distribution, largest keys. Read-only.')
-    .addOption(new Option('--type <type>', 'SCAN TYPE filter').choices(['string', 'hash', 'set', 'zset', 'list', 'stream']))
+    .addOption(new Option('--type <type>', 'SCAN TYPE filter').choices(['string', 'hash', 'set', 'zset', 'list', 'stream'] as const))
     .option('--sample-rate <fraction>', 'fraction of keys measured with MEMORY USAGE (1 = exact)', num('--sample-rate'), DEFAULT_SCAN_OPTIONS.memorySampleRate)
     .option('--memory-samples <n>', 'MEMORY USAGE SAMPLES for nested values (0 = all)', num('--memory-samples'), DEFAULT_SCAN_OPTIONS.memorySamples)
     .option('--largest <n>', 'largest keys listed per pattern', num('--largest'), DEFAULT_SCAN_OPTIONS.largestKeys)
     .option('--fold <n>', 'merge patterns with more than n variants of one literal segment', num('--fold'), DEFAULT_SCAN_OPTIONS.foldThreshold)
-    .action(async (f: Flags) => {
-      const format = formatOf(f);
+    .action(async (f) => {
+      const format = scanFormatOf(f);
       const run = runOptions(f, io, 'scan');
       const report = await withConnection(f, io, (conn) =>
         scanKeyspace(conn, {
           ...run,
-          type: f.type as string | undefined,
-          memorySampleRate: f.sampleRate as number,
-          memorySamples: f.memorySamples as number,
-          largestKeys: f.largest as number,
-          foldThreshold: f.fold as number,
+          type: f.type,
+          memorySampleRate: f.sampleRate,
+          memorySamples: f.memorySamples,
+          largestKeys: f.largest,
+          foldThreshold: f.fold,
         }).finally(run.stopProgress),
       );
       await output(f, io, renderScanReport(report, format));
@@ -191,10 +206,10 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
       result.code = report.keysWithoutTtl > 0 ? EXIT_CODES.findings : EXIT_CODES.clean;
     });
 
-  const orphans = formatFlags(orphanFlags(runFlags(connectionFlags(new Command('orphans')))), false)
+  const orphans = orphanCommand('orphans')
     .description('Find leftovers of Spring Data Redis repositories, Spring Session and tidykv indexes. Read-only.')
-    .action(async (f: Flags) => {
-      const format = formatOf(f) as Exclude<ReportFormat, 'html'>;
+    .action(async (f) => {
+      const format = formatOf(f);
       const run = runOptions(f, io, 'orphans');
       const report = await withConnection(f, io, (conn) => findOrphans(conn, { ...run, ...orphanOptions(f) }).finally(run.stopProgress));
       await output(f, io, renderOrphanReport(report, format));
@@ -202,24 +217,25 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
       result.code = report.findingsTotal > 0 ? EXIT_CODES.findings : EXIT_CODES.clean;
     });
 
-  const fix = formatFlags(orphanFlags(runFlags(connectionFlags(new Command('fix')))), false)
+  const fix = orphanCommand('fix')
     .description('Repair leaks: a dry run unless --apply. Every change is appended to a JSON-lines log.')
     .option('--apply', 'make the changes (default: dry run)')
     .option('--expire <duration>', 'give keys without TTL this TTL (EXPIRE NX), e.g. 30d, 12h, 3600')
     .option('--prune-orphans', 'remove dead index members and orphaned keys, each re-checked at removal')
     .option('--log <file>', 'change log (JSON lines, appended; default tidykv-audit-fix-<time>.jsonl)')
-    .action(async (f: Flags) => {
-      const format = formatOf(f) as Exclude<ReportFormat, 'html'>;
-      const expireSeconds = f.expire === undefined ? undefined : parseDuration(f.expire as string, '--expire');
-      const run = runOptions(f, io, f.apply ? 'fix' : 'fix (dry run)');
+    .action(async (f) => {
+      const format = formatOf(f);
+      const expireSeconds = f.expire === undefined ? undefined : parseDuration(f.expire, '--expire');
+      const apply = f.apply === true;
+      const run = runOptions(f, io, apply ? 'fix' : 'fix (dry run)');
       const report = await withConnection(f, io, (conn) =>
         fixLeaks(conn, {
           ...run,
           ...orphanOptions(f),
-          apply: Boolean(f.apply),
+          apply,
           expireSeconds,
-          pruneOrphans: Boolean(f.pruneOrphans),
-          logFile: f.log as string | undefined,
+          pruneOrphans: f.pruneOrphans === true,
+          logFile: f.log,
         }).finally(run.stopProgress),
       );
       await output(f, io, renderFixReport(report, format));

@@ -3,7 +3,7 @@ import { TidyKvConfigError } from '@tidykv/core';
 import { parseIndexRule } from './audit.command.js';
 import { DEFAULT_SCAN_OPTIONS, parseDuration, tidykvIndexRules, validateFixOptions, validateOrphanOptions, validateScanOptions } from './audit.options.js';
 import { connectionOptionsFromFlags } from './connection.flags.js';
-import { renderTarget } from './internal/orphan-engine.js';
+import { renderTarget } from './internal/layouts/index-rule.layout.js';
 
 function configError(fn: () => unknown): TidyKvConfigError {
   try {
@@ -31,7 +31,7 @@ describe('options', () => {
     expect(e.message).toContain('received 2');
     expect(e.message).toContain('1 for exact figures');
     expect(configError(() => validateScanOptions({ rate: -1 })).option).toBe('rate');
-    expect(configError(() => validateScanOptions({ type: 'json' as string })).option).toBe('type');
+    expect(configError(() => validateScanOptions({ type: 'json' })).option).toBe('type');
     expect(configError(() => validateOrphanOptions({ indexRules: [{ name: 'x', match: 'a:*', target: 'no-member' }] })).option).toBe('indexRules[0].target');
     expect(configError(() => validateFixOptions({})).option).toBe('fix');
     expect(configError(() => validateFixOptions({ pruneOrphans: true, replicas: true })).option).toBe('replicas');
@@ -90,8 +90,9 @@ describe('index rules', () => {
 
   it("describes tidykv's own layouts under a prefix", () => {
     const [session, repo] = tidykvIndexRules('app:');
-    expect(session.match).toBe('app:u:{*}');
-    expect(repo.match).toBe('app:*:idx:*');
+    // The globs are core's TidyKvKeys globs: the auditor describes no tidykv key itself.
+    expect(session.match).toBe('app:u:{????}');
+    expect(repo.match).toBe('app:*:idx:*:{*}');
     expect(configError(() => tidykvIndexRules('a*')).option).toBe('tidykvPrefix');
   });
 });

@@ -1,4 +1,9 @@
-import { TidyKvConfigError, validateKeyPrefix } from '@tidykv/core';
+import { TidyKvConfigError, TidyKvKeys } from '@tidykv/core';
+import type { IndexRule } from './internal/layouts/layout.js';
+import { tidykvRepositoryRule } from './internal/layouts/tidykv-repository.layout.js';
+import { tidykvSessionRule } from './internal/layouts/tidykv-session.layout.js';
+
+export type { IndexRule } from './internal/layouts/layout.js';
 
 /** Progress of a run, reported after every committed batch. */
 export interface AuditProgress {
@@ -40,23 +45,6 @@ export interface ScanOptions extends AuditRunOptions {
   largestKeys?: number;
   /** Patterns differing in one literal segment with more variants than this are merged into `<*>`. Default: 50. */
   foldThreshold?: number;
-}
-
-/** A tidykv (or any) index kept as a SET or sorted set whose members point at other keys. */
-export interface IndexRule {
-  /** Name shown in reports, e.g. `tidykv-session-principal`. */
-  name: string;
-  /** Glob of the index keys (SCAN MATCH syntax; `*` parts are captured as `$1`, `$2`...). */
-  match: string;
-  /**
-   * Key a member points at: a template, or a function of the member and the `*` captures. The
-   * template understands `$member`, `$member[a:b]` (characters a to b-1), `$member_encoded`
-   * (percent-encoded like @tidykv/core `encodeKeyPart`) and `$1`, `$2`... e.g. `app:sess:{$member}`.
-   * Default: none (members are only judged by score).
-   */
-  target?: string | ((member: string, captures: readonly string[]) => string);
-  /** Sorted-set scores are expiry times in ms: a member whose score is in the past is dead. Default: true. */
-  scoreIsExpiry?: boolean;
 }
 
 /** Options of {@link findOrphans}. */
@@ -122,20 +110,20 @@ export const DEFAULT_SCAN_OPTIONS = Object.freeze({
 });
 
 /**
- * Index rules for tidykv's own layouts under key prefix `prefix` (the modules' `keyPrefix`):
+ * Index rules for tidykv's own layouts under key prefix `prefix` (the modules' `keyPrefix`), as
+ * @tidykv/core's `TidyKvKeys` lays them out (one description of the keys, shared with the
+ * packages that write them):
  *
  * - @tidykv/session principal index: ZSET `<prefix>u:{<tag>}` of `<sessionId>:<principal>`
- *   scored by expiry ms, pointing at `<prefix>s:{<first 4 id chars>}<other 22>`;
+ *   scored by expiry ms, pointing at the session hash of the id;
  * - @tidykv/repository `@Indexed` properties: ZSET `<prefix><keyspace>:idx:<property>:{<value>}`
- *   of entity ids scored by expiry ms (`+inf` without TTL), pointing at `<prefix><keyspace>:{<id>}`.
+ *   of entity ids scored by expiry ms (`+inf` without TTL), pointing at the entity hash.
+ *
+ * Throws `TidyKvConfigError` (option `tidykvPrefix`) for a prefix tidykv would refuse.
  */
 export function tidykvIndexRules(prefix = 'tkv:'): IndexRule[] {
-  // A validated prefix holds no glob or brace characters, so it can go into MATCH patterns as it is.
-  const p = validateKeyPrefix(prefix, 'tidykvPrefix');
-  return [
-    { name: 'tidykv-session-principal', match: `${p}u:{*}`, target: `${prefix}s:{$member[0:4]}$member[4:26]`, scoreIsExpiry: true },
-    { name: 'tidykv-repository-index', match: `${p}*:idx:*`, target: `${prefix}$1:{$member_encoded}`, scoreIsExpiry: true },
-  ];
+  const keys = new TidyKvKeys(prefix, 'tidykvPrefix');
+  return [tidykvSessionRule(keys), tidykvRepositoryRule(keys)];
 }
 
 /**
@@ -144,11 +132,18 @@ export function tidykvIndexRules(prefix = 'tkv:'): IndexRule[] {
  */
 export const DEFAULT_INDEX_RULES: readonly IndexRule[] = Object.freeze(tidykvIndexRules('tkv:').map((r) => Object.freeze(r)));
 
+/** Spring Session's own default key namespace (`spring:session`), checked unless told otherwise. */
+export const DEFAULT_SPRING_SESSION_NAMESPACE = 'spring:session';
+
+// Typed as wide as the options they default, so that withDefaults accepts what callers pass.
+const defaultNamespace: string | false = DEFAULT_SPRING_SESSION_NAMESPACE;
+const noKeyspaces: readonly string[] = Object.freeze([]);
+
 /** Defaults of {@link OrphanOptions}. */
 export const DEFAULT_ORPHAN_OPTIONS = Object.freeze({
   ...DEFAULT_AUDIT_RUN_OPTIONS,
-  springSessionNamespace: 'spring:session' as string | false,
-  springDataKeyspaces: Object.freeze([]) as readonly string[],
+  springSessionNamespace: defaultNamespace,
+  springDataKeyspaces: noKeyspaces,
   detectSpringDataKeyspaces: true,
   indexRules: DEFAULT_INDEX_RULES,
   memberBatch: 200,
@@ -227,8 +222,10 @@ export function validateOrphanOptions(o: OrphanOptions = {}): ResolvedOrphanOpti
     throw TidyKvConfigError.invalid('springDataKeyspaces', o.springDataKeyspaces, 'an array of keyspace names such as ["persons"]');
   }
   if (o.indexRules !== undefined) {
-    if (!Array.isArray(o.indexRules)) throw TidyKvConfigError.invalid('indexRules', o.indexRules, 'an array of { name, match, target?, scoreIsExpiry? }');
-    o.indexRules.forEach((rule, i) => {
+    // Checked as unknown: the options may come from JSON or plain JavaScript.
+    const rules: unknown = o.indexRules;
+    if (!Array.isArray(rules)) throw TidyKvConfigError.invalid('indexRules', o.indexRules, 'an array of { name, match, target?, scoreIsExpiry? }');
+    (rules as (IndexRule | null | undefined)[]).forEach((rule, i) => {
       if (!rule || typeof rule.name !== 'string' || typeof rule.match !== 'string' || rule.match === '') {
         throw TidyKvConfigError.invalid(`indexRules[${i}]`, rule, '{ name, match } with a non-empty SCAN glob');
       }

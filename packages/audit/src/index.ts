@@ -1,3 +1,5 @@
+// The auditing library. The command-line program (runCli, buildProgram, EXIT_CODES, flag parsing)
+// is `@tidykv/audit/cli`, so that importing the library does not load commander.
 export { scanKeyspace, TTL_BUCKETS } from './keyspace.scanner.js';
 export type { ScanReport, PatternStats, TtlBucket } from './keyspace.scanner.js';
 export { findOrphans } from './orphan.finder.js';
@@ -31,9 +33,5 @@ export type {
   ResolvedOrphanOptions,
   ResolvedFixOptions,
 } from './audit.options.js';
-export { connectionOptionsFromFlags, CLI_COMMAND_TIMEOUT_MS } from './connection.flags.js';
-export type { ConnectionFlags } from './connection.flags.js';
-export { runCli, buildProgram, parseIndexRule, EXIT_CODES } from './audit.command.js';
-export type { CliIo } from './audit.command.js';
 export { TidyKvAuditError } from './audit.errors.js';
 export type { AuditErrorCode } from './audit.errors.js';

@@ -7,38 +7,9 @@ import { OrphanEngine, type OrphanBatch } from './internal/orphan-engine.js';
 import { Pruner } from './internal/pruner.js';
 import { openRun } from './internal/run-context.js';
 import { newTally, tallyBatch, type OrphanTally } from './orphan.finder.js';
+import type { ChangeLogEntry, PruneCounters } from './orphan-finding.model.js';
 
-/** One line of the change log `fix` keeps. */
-export interface ChangeLogEntry {
-  /** ISO time of the change. */
-  at: string;
-  /** What was (or, in a dry run, would be) done. */
-  action: 'expire' | 'remove-member' | 'restore-member' | 'unlink';
-  key: string;
-  member?: string;
-  /** Orphan kind, for pruned members and keys. */
-  kind?: string;
-  /** TTL set by `expire`, in seconds. */
-  seconds?: number;
-  /** False in a dry run. */
-  applied: boolean;
-  /** What Redis answered: `done`, or why nothing was changed (`kept: target exists`, `gone`, `has ttl`...). */
-  result: string;
-}
-
-/** What pruning did, for the fix report. */
-export interface PruneCounters {
-  /** Dead members removed (or, in a dry run, that would be). */
-  membersRemoved: number;
-  /** Members found dead but alive again at removal time, and kept. */
-  membersKept: number;
-  /** Members removed on a Cluster whose target re-appeared right after, and were put back. */
-  membersRestored: number;
-  /** Orphaned keys unlinked (or that would be). */
-  keysUnlinked: number;
-  /** Orphaned keys alive again at removal time, and kept. */
-  keysKept: number;
-}
+export type { ChangeLogEntry, PruneCounters } from './orphan-finding.model.js';
 
 /** Result of {@link fixLeaks}. In a dry run the counts say what would be done. */
 export interface FixReport {

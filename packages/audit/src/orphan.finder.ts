@@ -2,52 +2,11 @@ import type { RedisConnection } from '@tidykv/core';
 import { validateOrphanOptions, type OrphanOptions } from './audit.options.js';
 import { saveOnError, walkKeyspace } from './internal/keyspace-walker.js';
 import { OrphanEngine, type OrphanBatch } from './internal/orphan-engine.js';
+import { keepLargest, rankedFindings } from './internal/finding-ranking.js';
 import { openRun } from './internal/run-context.js';
+import type { OrphanFinding, OrphanKind, OrphanTotals } from './orphan-finding.model.js';
 
-/** The leftovers {@link findOrphans} recognises. */
-export type OrphanKind =
-  /** Spring Data Redis keyspace helper SET (`<keyspace>`) whose members name missing `<keyspace>:<id>` hashes. */
-  | 'spring-data-keyspace'
-  /** Spring Data Redis `@Indexed` SET `<keyspace>:<field>:<value>` with ids of missing entities. */
-  | 'spring-data-index'
-  /** Spring Data Redis `<keyspace>:<id>:idx` SET of an entity that no longer exists. */
-  | 'spring-data-idx'
-  /** Spring Data Redis `<keyspace>:<id>:phantom` copy without TTL of an entity that no longer exists. */
-  | 'spring-data-phantom'
-  /** Spring Session `<ns>:expirations:<minute>` bucket naming expired sessions. */
-  | 'spring-session-expirations'
-  /** Spring Session `<ns>:index:<index>:<value>` SET (the principal index) naming missing sessions. */
-  | 'spring-session-index'
-  /** Spring Session `<ns>:sessions:<id>` hash without `creationTime`: left by an update racing a delete. */
-  | 'spring-session-partial'
-  /** A tidykv index (or one described by an `indexRules` entry) with expired or dangling members. */
-  | 'index';
-
-/** One orphan: a key that is dead as a whole, or an index with dead members. */
-export interface OrphanFinding {
-  kind: OrphanKind;
-  /** Name of the index rule, for kind `index`. */
-  rule?: string;
-  key: string;
-  type: string;
-  /** Members (SET/ZSET) or fields (hash) of the key. */
-  members: number;
-  /** Members that point at missing keys or have an expiry score in the past (all of them for a dead SET). */
-  deadMembers: number;
-  /** True when the key itself is the leftover (it can be unlinked); false when only members are dead. */
-  wholeKey: boolean;
-  /** MEMORY USAGE of the key, in bytes. */
-  memoryBytes: number;
-  /** PTTL of the key when inspected (-1: no TTL). */
-  pttl: number;
-}
-
-/** Totals per kind. */
-export interface OrphanTotals {
-  keys: number;
-  deadMembers: number;
-  memoryBytes: number;
-}
+export type { OrphanFinding, OrphanKind, OrphanTotals } from './orphan-finding.model.js';
 
 /** Result of {@link findOrphans}. */
 export interface OrphanReport {
@@ -62,7 +21,10 @@ export interface OrphanReport {
   totals: Partial<Record<OrphanKind, OrphanTotals>>;
   /** Number of findings (may exceed `findings.length`, which is capped by `listLimit`). */
   findingsTotal: number;
-  /** Findings, in the order found, at most `listLimit`. */
+  /**
+   * The `listLimit` largest findings of the whole run, largest first (most dead members, then
+   * most memory, then key name). The totals count every finding.
+   */
   findings: OrphanFinding[];
   durationMs: number;
   interrupted: boolean;
@@ -73,13 +35,19 @@ export interface OrphanTally {
   keysScanned: number;
   totals: Partial<Record<OrphanKind, OrphanTotals>>;
   findingsTotal: number;
+  /** The `listLimit` largest findings so far (a heap: read it with rankedFindings). */
   findings: OrphanFinding[];
   keyspaces: string[];
 }
 
 /** A fresh tally, or the one saved in a checkpoint. */
 export function newTally(saved?: OrphanTally): OrphanTally {
-  return saved ? structuredClone(saved) : { keysScanned: 0, totals: {}, findingsTotal: 0, findings: [], keyspaces: [] };
+  if (!saved) return { keysScanned: 0, totals: {}, findingsTotal: 0, findings: [], keyspaces: [] };
+  const tally = structuredClone(saved);
+  // Rebuilt as a heap, whatever order the checkpoint kept them in.
+  tally.findings = [];
+  for (const f of saved.findings) keepLargest(tally.findings, structuredClone(f), Number.POSITIVE_INFINITY);
+  return tally;
 }
 
 /** Adds one batch's findings to `tally`. */
@@ -91,7 +59,7 @@ export function tallyBatch(tally: OrphanTally, batch: OrphanBatch, listLimit: nu
     t.deadMembers += f.deadMembers;
     t.memoryBytes += f.memoryBytes;
     tally.findingsTotal++;
-    if (tally.findings.length < listLimit) tally.findings.push(f);
+    keepLargest(tally.findings, f, listLimit);
   }
   for (const ks of batch.keyspaces) if (!tally.keyspaces.includes(ks)) tally.keyspaces.push(ks);
 }
@@ -138,7 +106,7 @@ export async function findOrphans(conn: RedisConnection, options: OrphanOptions 
       keysScanned: tally.keysScanned,
       totals: tally.totals,
       findingsTotal: tally.findingsTotal,
-      findings: tally.findings,
+      findings: rankedFindings(tally.findings),
       durationMs: Math.round(performance.now() - started),
       interrupted,
     };

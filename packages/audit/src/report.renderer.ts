@@ -25,7 +25,9 @@ function table(headers: string[], rows: string[][], rightAligned: Set<number>): 
 }
 
 function csvCell(v: string | number): string {
-  const s = String(v);
+  // A number is data, never a formula: -1 (no TTL) stays -1, not '-1.
+  if (typeof v === 'number') return String(v);
+  const s = v;
   // A leading = + - @ would make spreadsheets evaluate a key name as a formula.
   const safe = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
   return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
@@ -185,15 +187,14 @@ export function renderOrphanReport(report: OrphanReport, format: Exclude<ReportF
     `${report.interrupted ? ' - INTERRUPTED, resume with the same --checkpoint' : ''}\n` +
     `Spring Data keyspaces: ${report.springDataKeyspaces.join(', ') || '(none found)'}\n\n`;
   if (report.findingsTotal === 0) return `${head}No orphans found.\n`;
-  // Biggest first: an operator reads the top of this list, not the order SCAN happened to return.
-  const list = [...report.findings]
-    .sort((a, b) => b.deadMembers - a.deadMembers || b.memoryBytes - a.memoryBytes || a.key.localeCompare(b.key))
+  // report.findings holds the largest of the whole run, largest first (see OrphanReport.findings).
+  const list = report.findings
     .slice(0, 50)
     .map((f) => [f.kind, f.key, String(f.members), String(f.deadMembers), f.wholeKey ? 'yes' : 'no', formatBytes(f.memoryBytes), f.pttl === -1 ? 'none' : `${f.pttl} ms`]);
   return (
     head +
     table(['KIND', 'KEYS', 'DEAD MEMBERS', 'MEMORY'], totals, new Set([1, 2, 3])) +
-    `\n\n${report.findingsTotal} finding(s)${report.findingsTotal > list.length ? `, the ${list.length} largest shown (use --json or --csv for all)` : ''}:\n` +
+    `\n\n${report.findingsTotal} finding(s)${report.findingsTotal > list.length ? `, the ${list.length} largest shown (--json or --csv list the ${report.findings.length} largest)` : ''}:\n` +
     table(['KIND', 'KEY', 'MEMBERS', 'DEAD', 'WHOLE KEY', 'MEMORY', 'TTL'], list, new Set([2, 3, 5])) +
     '\n'
   );
@@ -216,11 +217,25 @@ export function renderFixReport(report: FixReport, format: Exclude<ReportFormat,
       ['keys kept (alive at removal)', p.keysKept],
     );
   }
-  if (format === 'csv') return csv(['item', 'count'], rows);
+  // Bytes, in their own rows: exact for unlinked keys (measured before UNLINK), estimated for members.
+  const memory: [string, number][] = report.prune
+    ? [
+        [report.apply ? 'bytes freed by unlinking (measured before UNLINK)' : 'bytes unlinking would free (measured)', report.prune.keysUnlinkedBytes],
+        [report.apply ? 'bytes freed by member removal (estimated: before - after)' : 'bytes member removal would free (estimated: dead share)', report.prune.membersRemovedBytes],
+      ]
+    : [];
+  if (format === 'csv') return csv(['item', 'count'], [...rows, ...memory]);
+  const freed = report.prune
+    ? `Memory ${report.apply ? 'freed' : 'to free'}: ${formatBytes(report.prune.keysUnlinkedBytes + report.prune.membersRemovedBytes)} ` +
+      `(${formatBytes(report.prune.keysUnlinkedBytes)} in unlinked keys, measured with MEMORY USAGE before removal; ` +
+      `~${formatBytes(report.prune.membersRemovedBytes)} in removed members, ${report.apply ? 'estimated from MEMORY USAGE before and after' : 'estimated from each index\'s share of dead members'})\n`
+    : '';
   return (
     `${report.apply ? 'APPLIED' : 'DRY RUN (nothing changed; add --apply)'}: inspected ${report.keysScanned} keys on ${report.nodes.length} node(s) in ${(report.durationMs / 1000).toFixed(1)} s` +
     `${report.interrupted ? ' - INTERRUPTED, resume with the same --checkpoint' : ''}\n` +
-    `Change log: ${report.logFile}\n\n` +
+    `Change log: ${report.logFile}\n` +
+    freed +
+    '\n' +
     table(['ITEM', 'COUNT'], rows.map(([a, b]) => [a, String(b)]), new Set([1])) +
     '\n'
   );

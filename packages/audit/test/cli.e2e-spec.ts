@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { RedisProcess, eventually, startRedis, type RedisTestServer } from '@tidykv/testing';
 import { send, type Cmd } from './seed.helper.js';
+import type { OrphanReport } from '../src/index.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CLI = join(ROOT, 'packages/audit/dist/cli.js');
@@ -163,7 +164,7 @@ describe('tidykv-audit CLI', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('DRY RUN');
     expect(await client.exists('spring:session:sessions:9b2f5c1e-3d4a-4b6c-8d7e-0f1a2b3c4d5e')).toBe(1);
-    expect(readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l))).toEqual([
+    expect(readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown)).toEqual([
       expect.objectContaining({ action: 'unlink', key: 'spring:session:sessions:9b2f5c1e-3d4a-4b6c-8d7e-0f1a2b3c4d5e', applied: false }),
     ]);
   });
@@ -243,7 +244,7 @@ describe('tidykv-audit over TLS with a read-only ACL user', () => {
     const orphans = await run(['orphans', ...flags, '--json'], env);
     expect(orphans.stderr).toBe('');
     expect(orphans.code).toBe(1);
-    expect(JSON.parse(orphans.stdout).totals['spring-session-partial']).toMatchObject({ keys: 1 });
+    expect((JSON.parse(orphans.stdout) as OrphanReport).totals['spring-session-partial']).toMatchObject({ keys: 1 });
     const fix = await run(['fix', ...flags, '--prune-orphans', '--apply', '--log', join(dir, 'fix.jsonl')], env);
     expect(fix.code).toBe(2);
     expect(fix.stderr).toMatch(/NOPERM|no permissions/i);

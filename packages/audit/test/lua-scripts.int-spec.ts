@@ -36,19 +36,20 @@ describe('audit Lua scripts', () => {
     expect(await c.pttl('ks:alive')).toBe(-1);
   });
 
-  it('removeExpiredMembers removes members whose score is still in the past', async () => {
-    const now = Date.now();
+  it("removeExpiredMembers removes members whose score is still before the server's TIME", async () => {
+    const [sec, usec] = await c.time();
+    const now = Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
     await c.zadd('exp', now - 1000, 'old', now + 60_000, 'fresh', now - 5, 'refreshed');
     await c.pexpire('exp', 120_000);
     // "refreshed" was seen expired, then its score moved into the future before the removal.
     await c.zadd('exp', now + 90_000, 'refreshed');
-    expect(await auditScripts.run(c, 'removeExpiredMembers', ['exp'], [now, 'old', 'refreshed', 'missing'])).toEqual([1, 0, -1]);
+    expect(await auditScripts.run(c, 'removeExpiredMembers', ['exp'], ['old', 'refreshed', 'missing'])).toEqual([1, 0, -1]);
     expect(await c.zrange('exp', '0', '-1')).toEqual(['fresh', 'refreshed']);
     const pttl = await c.pttl('exp');
     expect(pttl).toBeGreaterThan(110_000);
     expect(pttl).toBeLessThanOrEqual(120_000);
     await c.set('str', 'x');
-    expect(await auditScripts.run(c, 'removeExpiredMembers', ['str'], [now, 'a'])).toBe(-2);
+    expect(await auditScripts.run(c, 'removeExpiredMembers', ['str'], ['a'])).toBe(-2);
   });
 
   it('unlinkPartialHash unlinks a hash only while it lacks the field', async () => {

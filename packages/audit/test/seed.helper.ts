@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
+import { SESSION_ID_LENGTH, TidyKvKeys, encodeKeyPart } from '@tidykv/core';
 import { listKeys } from '@tidykv/testing';
 
 /** A command as `[name, ...args]`. */
@@ -15,8 +16,8 @@ export async function send(client: Redis | Cluster, cmds: Cmd[]): Promise<void> 
       const p = (client as Redis).pipeline();
       for (const [name, ...args] of chunk) p.call(name, ...args);
       const r = (await p.exec()) ?? [];
-      const failed = r.find(([err]) => err);
-      if (failed) throw failed[0];
+      const failed = r.find(([err]) => err)?.[0];
+      if (failed) throw failed;
     }
   }
 }
@@ -216,34 +217,40 @@ export function springData(ks: string, total: number, deadCount: number, opts: {
 }
 
 /**
- * tidykv layouts (prefix `tkv:`): a session principal index `tkv:u:{<tag>}` with live, expired and
- * dangling members, and repository `@Indexed` zsets with dangling and expired ids.
+ * tidykv layouts (prefix `tkv:`), keys built by core's TidyKvKeys (the layout @tidykv/session and
+ * @tidykv/repository write with; tidykv-layouts.nest.int-spec.ts runs the rules against keys those
+ * packages wrote themselves): a session principal index with live, expired and dangling members,
+ * and repository `@Indexed` zsets with dangling and expired ids. Bulk commands, so that the
+ * same seed also goes to a Cluster and into large keyspaces.
  */
 export function tidykv(tag = 'Ab3x'): Seeded {
   const s = seeded();
+  const keys = new TidyKvKeys('tkv:');
   const now = Date.now();
-  const idx = `tkv:u:{${tag}}`;
-  const session = (i: number): string => `${tag}${String(i).padStart(22, 'q')}`;
+  const idx = keys.principalIndex(tag);
+  const session = (i: number): string => `${tag}${String(i).padStart(SESSION_ID_LENGTH - tag.length, 'q')}`;
+  const member = (i: number): string => keys.principalMember(session(i), '"alice"');
   for (let i = 0; i < 5; i++) {
-    const id = session(i);
-    s.cmds.push(['HSET', `tkv:s:{${tag}}${id.slice(4)}`, '#c', now, '#a', now, 'userId', '"alice"']);
-    s.cmds.push(['PEXPIRE', `tkv:s:{${tag}}${id.slice(4)}`, 600_000]);
-    s.cmds.push(['ZADD', idx, now + 600_000, `${id}:"alice"`]);
+    s.cmds.push(['HSET', keys.session(session(i)), '#c', now, '#a', now, 'userId', '"alice"']);
+    s.cmds.push(['PEXPIRE', keys.session(session(i)), 600_000]);
+    s.cmds.push(['ZADD', idx, now + 600_000, member(i)]);
   }
   for (let i = 5; i < 8; i++) {
-    s.cmds.push(['ZADD', idx, now - 60_000, `${session(i)}:"alice"`]);
-    dead(s, idx, `${session(i)}:"alice"`);
+    s.cmds.push(['ZADD', idx, now - 60_000, member(i)]);
+    dead(s, idx, member(i));
   }
   for (let i = 8; i < 10; i++) {
     // Scored in the future but the session is gone (evicted, FLUSHDB...): dangling.
-    s.cmds.push(['ZADD', idx, now + 600_000, `${session(i)}:"alice"`]);
-    dead(s, idx, `${session(i)}:"alice"`);
+    s.cmds.push(['ZADD', idx, now + 600_000, member(i)]);
+    dead(s, idx, member(i));
   }
-  s.cmds.push(['HSET', 'tkv:users:{u1}', 'email', '"a@b.com"', 'city', '"paris"']);
-  s.cmds.push(['ZADD', 'tkv:users:idx:email:{a%40b.com}', '+inf', 'u1', '+inf', 'u2']);
-  dead(s, 'tkv:users:idx:email:{a%40b.com}', 'u2');
-  s.cmds.push(['ZADD', 'tkv:users:idx:city:{paris}', '+inf', 'u1', now - 1000, 'u3']);
-  dead(s, 'tkv:users:idx:city:{paris}', 'u3');
+  s.cmds.push(['HSET', keys.entity('users', 'u1'), 'email', '"a@b.com"', 'city', '"paris"']);
+  const byEmail = keys.entityIndex('users', 'email', encodeKeyPart('a@b.com'));
+  s.cmds.push(['ZADD', byEmail, '+inf', 'u1', '+inf', 'u2']);
+  dead(s, byEmail, 'u2');
+  const byCity = keys.entityIndex('users', 'city', encodeKeyPart('paris'));
+  s.cmds.push(['ZADD', byCity, '+inf', 'u1', now - 1000, 'u3']);
+  dead(s, byCity, 'u3');
   return s;
 }
 
@@ -261,5 +268,5 @@ export function merge(...all: Seeded[]): Seeded {
 /** Commands every read-only run may send (INFO commandstats names, lower-cased). */
 export const READ_ONLY_COMMANDS = new Set([
   'scan', 'type', 'pttl', 'memory|usage', 'exists', 'sscan', 'zscan', 'hscan', 'scard', 'zcard', 'hlen', 'hexists',
-  'srandmember', 'dbsize', 'info', 'evalsha_ro', 'eval_ro', 'ping', 'readonly', 'cluster|slots', 'cluster|shards', 'cluster|nodes', 'client|setname', 'client|setinfo', 'select', 'hello', 'command', 'command|docs', 'command|info', 'auth',
+  'srandmember', 'time', 'dbsize', 'info', 'evalsha_ro', 'eval_ro', 'ping', 'readonly', 'cluster|slots', 'cluster|shards', 'cluster|nodes', 'client|setname', 'client|setinfo', 'select', 'hello', 'command', 'command|docs', 'command|info', 'auth',
 ]);

@@ -1,7 +1,7 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { TidyKvAuditError } from '../audit.errors.js';
-import type { ChangeLogEntry } from '../leak.fixer.js';
+import type { ChangeLogEntry } from '../orphan-finding.model.js';
 
 /**
  * An append-only JSON-lines file. Entries are appended per batch, before the next batch starts,

@@ -1,66 +1,29 @@
 import type { Cluster, Redis } from 'ioredis';
-import { encodeKeyPart, type RedisConnection } from '@tidykv/core';
-import type { IndexRule, ResolvedOrphanOptions } from '../audit.options.js';
-import { patternOf } from '../key-pattern.classifier.js';
-import type { OrphanFinding, OrphanKind } from '../orphan.finder.js';
+import type { RedisConnection } from '@tidykv/core';
+import type { ResolvedOrphanOptions } from '../audit.options.js';
+import type { OrphanFinding } from '../orphan-finding.model.js';
 import { isNoScript, queueInspect, supportsReadOnlyScripts } from './inspect-script.js';
+import { IndexRuleLayout } from './layouts/index-rule.layout.js';
+import type { Classified, Container, DeadMember, InspectedKey, OrphanKey } from './layouts/layout.js';
+import { classifySpringData, keyspaceOfHelperKey } from './layouts/spring-data.layout.js';
+import { classifySpringSession } from './layouts/spring-session.layout.js';
 import type { ScanNode } from './nodes.js';
+import { pipelineValues } from './pipeline-replies.js';
 import type { RateLimiter } from './rate-limiter.js';
+import { ServerClock } from './server-clock.js';
 
-/** Spring Session stores the principal index under this index name. */
-export const SPRING_PRINCIPAL_INDEX = 'org.springframework.session.FindByIndexNameSessionRepository.PRINCIPAL_NAME_INDEX_NAME';
+export type { Container, DeadMember, InspectedKey, OrphanKey } from './layouts/layout.js';
+export { SPRING_PRINCIPAL_INDEX } from './layouts/spring-session.layout.js';
 
-/** Spring Session expires an expiration bucket 5 minutes after its minute. */
-const SPRING_BUCKET_GRACE_MS = 5 * 60_000;
-
-/** A member found dead, with why. */
-export interface DeadMember {
-  member: string;
-  /** Key the member points at (checked missing), when the layout has one. */
-  target?: string;
-  /** `expired`: zset score in the past; `missing`: target key gone. */
-  reason: 'expired' | 'missing';
-  score?: number;
-}
-
-/** An index whose members point at other keys. */
-export interface Container {
-  kind: OrphanKind;
-  rule?: string;
-  key: string;
-  type: 'set' | 'zset';
-  pttl: number;
-  target?: (member: string) => string;
-  scoreIsExpiry: boolean;
-}
-
-/** A key that is an orphan as a whole. */
-export interface OrphanKey {
-  kind: OrphanKind;
-  key: string;
-  type: string;
-  pttl: number;
-  /** Main key whose absence makes this key an orphan (Spring Data `:idx`, `:phantom`). */
-  dependsOn?: string;
-  /** For partial hashes: the field whose absence marks them. */
-  missingField?: string;
-  /** Only an orphan while it has no TTL. */
-  requireNoTtl: boolean;
-  /** Members must start with this (Spring `:idx` sets name `<keyspace>:` index keys). */
-  memberPrefix?: string;
-}
+/** Members of a candidate keyspace set sampled first: a healthy set is recognised in one round trip. */
+const CANDIDATE_SAMPLE = 20;
 
 /** What the fixer does with what the engine finds, before the batch is committed. */
 export interface OrphanActions {
   onDeadMembers(node: ScanNode, container: Container, dead: DeadMember[]): Promise<void>;
   onOrphanKeys(node: ScanNode, orphans: OrphanKey[]): Promise<void>;
-}
-
-/** The keys of one batch, as inspected. */
-export interface InspectedKey {
-  key: string;
-  type: string;
-  pttl: number;
+  /** After the last member of `container` was checked (and its dead members handed over). */
+  onContainerDone?(node: ScanNode, container: Container, finding: OrphanFinding | undefined): Promise<void>;
 }
 
 /** Result of one batch. */
@@ -73,57 +36,17 @@ export interface OrphanBatch {
 
 type Options = ResolvedOrphanOptions;
 
-type Classified = { container: Container } | { orphanKey: OrphanKey } | { probe: InspectedKey } | undefined;
-
-interface CompiledRule {
-  rule: IndexRule;
-  regex: RegExp;
-}
-
-function globToRegex(glob: string): RegExp {
-  let re = '^';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i];
-    if (c === '\\' && i + 1 < glob.length) re += glob[++i].replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    else if (c === '*') re += '(.*?)';
-    else if (c === '?') re += '(.)';
-    else if (c === '[') {
-      const end = glob.indexOf(']', i + 1);
-      if (end === -1) re += '\\[';
-      else {
-        const body = glob.slice(i + 1, end);
-        re += `[${body.startsWith('^') ? `^${body.slice(1)}` : body}]`;
-        i = end;
-      }
-    } else re += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`${re}$`, 's');
-}
-
-/** Fills an {@link IndexRule} target template; see `IndexRule.target`. */
-export function renderTarget(template: string, member: string, captures: readonly string[]): string {
-  return template.replace(/\$(member_encoded|member\[(\d*):(\d*)\]|member|\d+)/g, (_, token: string, from?: string, to?: string) => {
-    if (token === 'member') return member;
-    if (token === 'member_encoded') return encodeKeyPart(member);
-    if (token.startsWith('member[')) return member.slice(from ? Number(from) : 0, to ? Number(to) : undefined);
-    return captures[Number(token) - 1] ?? '';
-  });
-}
-
-function parentOf(key: string): string | undefined {
-  const i = key.lastIndexOf(':');
-  return i > 0 ? key.slice(0, i) : undefined;
-}
-
 /**
  * Recognises the leak-prone layouts (Spring Data Redis repositories, Spring Session, tidykv
- * indexes and custom index rules) batch by batch and checks their members. Read-only: it sends
- * TYPE and PTTL (in EVALSHA_RO on standalone Redis >= 7), SRANDMEMBER, SSCAN, ZSCAN, SCARD, HLEN,
- * HEXISTS, EXISTS, MEMORY USAGE and INFO; a fixer acts through {@link OrphanActions}.
+ * indexes and custom index rules: see ./layouts, one pure classifier per layout) batch by batch
+ * and checks their members. Read-only: it sends TYPE and PTTL (in EVALSHA_RO on standalone Redis
+ * >= 7), TIME, SRANDMEMBER, SSCAN, ZSCAN, SCARD, HLEN, HEXISTS, EXISTS, MEMORY USAGE and INFO; a
+ * fixer acts through {@link OrphanActions}.
  */
 export class OrphanEngine {
   readonly keyspaces: Set<string>;
-  private readonly rules: CompiledRule[];
+  private readonly rules: IndexRuleLayout;
+  private readonly clock: ServerClock;
   /** Per node: whether batches are inspected with the read-only script. */
   private readonly scripted = new Map<string, boolean>();
 
@@ -135,7 +58,8 @@ export class OrphanEngine {
     private readonly limiter?: RateLimiter,
   ) {
     this.keyspaces = new Set([...o.springDataKeyspaces, ...keyspaces]);
-    this.rules = o.indexRules.map((rule) => ({ rule, regex: globToRegex(rule.match) }));
+    this.rules = new IndexRuleLayout(o.indexRules);
+    this.clock = new ServerClock(conn);
   }
 
   /**
@@ -149,11 +73,10 @@ export class OrphanEngine {
         let cursor = '0';
         do {
           if (signal?.aborted) return;
-          const [next, keys] = (await this.conn.run('discover', () => node.client.scan(cursor, 'MATCH', '*:[ip][dh][xa]*', 'COUNT', this.o.count))) as [string, string[]];
+          const [next, keys] = await this.conn.run('discover', () => node.client.scan(cursor, 'MATCH', '*:[ip][dh][xa]*', 'COUNT', this.o.count));
           cursor = next;
           for (const k of keys) {
-            const base = k.endsWith(':idx') ? k.slice(0, -4) : k.endsWith(':phantom') ? k.slice(0, -8) : undefined;
-            const ks = base === undefined ? undefined : parentOf(base);
+            const ks = keyspaceOfHelperKey(k);
             if (ks !== undefined && !this.isSpringSession(k)) this.keyspaces.add(ks);
           }
         } while (cursor !== '0');
@@ -166,69 +89,14 @@ export class OrphanEngine {
     return ns !== false && key.startsWith(`${ns}:`);
   }
 
-  /** The keyspace `key` belongs to (longest known prefix), if any. */
-  private keyspaceOf(key: string): string | undefined {
-    let best: string | undefined;
-    for (const ks of this.keyspaces) {
-      if (key.length > ks.length + 1 && key.startsWith(ks) && key[ks.length] === ':' && (best === undefined || ks.length > best.length)) best = ks;
-    }
-    return best;
-  }
-
-  private classify(k: InspectedKey): Classified {
-    const { key, type, pttl } = k;
-    if (type === 'set' || type === 'zset') {
-      for (const { rule, regex } of this.rules) {
-        const m = regex.exec(key);
-        if (!m) continue;
-        const captures = m.slice(1);
-        const tpl = rule.target;
-        const target = tpl === undefined ? undefined : typeof tpl === 'function' ? (member: string) => tpl(member, captures) : (member: string) => renderTarget(tpl, member, captures);
-        return { container: { kind: 'index', rule: rule.name, key, type, pttl, target, scoreIsExpiry: type === 'zset' && rule.scoreIsExpiry !== false } };
-      }
-    }
+  /** The layouts in order: index rules first, then Spring Session's namespace, then Spring Data. */
+  private classify(k: InspectedKey, now: number): Classified {
+    const byRule = this.rules.classify(k);
+    if (byRule) return byRule;
     const ns = this.o.springSessionNamespace;
-    if (ns !== false && key.startsWith(`${ns}:`)) {
-      const rest = key.slice(ns.length + 1);
-      const toSession = (m: string): string => `${ns}:sessions:${m}`;
-      if (type === 'set' && rest.startsWith('expirations:')) {
-        // Spring gives each bucket a TTL of its minute + 5 min and its cleanup job empties it; a
-        // bucket that still has a TTL and is not yet past that grace cleans itself. Only buckets
-        // without TTL, or past their grace, are leftovers.
-        const minute = Number(rest.slice('expirations:'.length));
-        if (pttl !== -1 && !(Number.isFinite(minute) && minute + SPRING_BUCKET_GRACE_MS < Date.now())) return undefined;
-        return { container: { kind: 'spring-session-expirations', key, type, pttl, target: toSession, scoreIsExpiry: false } };
-      }
-      if (type === 'set' && rest.startsWith('index:')) {
-        return { container: { kind: 'spring-session-index', key, type, pttl, target: toSession, scoreIsExpiry: false } };
-      }
-      if (type === 'hash' && rest.startsWith('sessions:') && !rest.startsWith('sessions:expires:')) {
-        return { orphanKey: { kind: 'spring-session-partial', key, type, pttl, missingField: 'creationTime', requireNoTtl: false } };
-      }
-      return undefined;
-    }
-    if (type === 'set' && this.keyspaces.has(key)) {
-      return { container: { kind: 'spring-data-keyspace', key, type, pttl, target: (m) => `${key}:${m}`, scoreIsExpiry: false } };
-    }
-    const ks = this.keyspaceOf(key);
-    if (ks !== undefined) {
-      if (type === 'set' && key.endsWith(':idx')) {
-        // `persons:lastname:idx` could also be the index set of lastname "idx": memberPrefix tells them apart.
-        return { orphanKey: { kind: 'spring-data-idx', key, type, pttl, dependsOn: key.slice(0, -4), requireNoTtl: false, memberPrefix: `${ks}:` } };
-      }
-      if (type === 'hash' && key.endsWith(':phantom')) {
-        // A phantom with a TTL expires by itself (Spring gives it the entity TTL + 5 min); one without is stranded.
-        return { orphanKey: { kind: 'spring-data-phantom', key, type, pttl, dependsOn: key.slice(0, -8), requireNoTtl: true } };
-      }
-      if (type === 'set' && key.slice(ks.length + 1).includes(':')) {
-        return { container: { kind: 'spring-data-index', key, type, pttl, target: (m) => `${ks}:${m}`, scoreIsExpiry: false } };
-      }
-      return undefined;
-    }
-    // Keyspace names are literal (`persons`, `com.example.Person`); a set named like `tags:42` is
-    // one of many and would cost a probe each, so only literally named sets are probed.
-    if (type === 'set' && this.o.detectSpringDataKeyspaces && !patternOf(key).includes('<')) return { probe: k };
-    return undefined;
+    // Every key under the Spring Session namespace is Spring Session's: never a Spring Data candidate.
+    if (ns !== false && k.key.startsWith(`${ns}:`)) return classifySpringSession(k, ns, now);
+    return classifySpringData(k, { keyspaces: this.keyspaces, detect: this.o.detectSpringDataKeyspaces });
   }
 
   /** EXISTS for each key; see {@link existsMany}. */
@@ -243,22 +111,25 @@ export class OrphanEngine {
     const learnt: string[] = [];
     const containers: Container[] = [];
     const orphanKeys: OrphanKey[] = [];
-    const probes: InspectedKey[] = [];
+    const candidates: InspectedKey[] = [];
+    const now = await this.clock.now(node);
     for (const k of seen) {
       if (k.type === 'none') continue;
-      const c = this.classify(k);
+      const c = this.classify(k, now);
       if (!c) continue;
       if ('container' in c) containers.push(c.container);
       else if ('orphanKey' in c) orphanKeys.push(c.orphanKey);
-      else probes.push(c.probe);
+      else candidates.push(c.candidateKeyspace);
     }
-    if (probes.length > 0) {
-      for (const ks of await this.probe(node, probes)) {
-        this.keyspaces.add(ks);
-        learnt.push(ks);
-        const k = probes.find((p) => p.key === ks)!;
-        containers.push({ kind: 'spring-data-keyspace', key: ks, type: 'set', pttl: k.pttl, target: (m) => `${ks}:${m}`, scoreIsExpiry: false });
-      }
+    for (let i = 0; i < candidates.length; i += 16) {
+      const group = candidates.slice(i, i + 16);
+      const verdicts = await Promise.all(group.map((k) => this.isKeyspaceSet(node, k.key)));
+      group.forEach((k, j) => {
+        if (!verdicts[j]) return;
+        this.keyspaces.add(k.key);
+        learnt.push(k.key);
+        containers.push({ kind: 'spring-data-keyspace', key: k.key, type: 'set', pttl: k.pttl, target: (m) => `${k.key}:${m}`, scoreIsExpiry: false });
+      });
     }
     findings.push(...(await this.checkKeys(node, orphanKeys)));
     // Containers are checked a few at a time: each is its own SSCAN/ZSCAN walk.
@@ -294,29 +165,40 @@ export class OrphanEngine {
     }
     const p = node.client.pipeline();
     for (const k of keys) p.type(k).pttl(k);
-    const r = (await this.conn.run('inspect', () => p.exec())) ?? [];
-    return keys.map((key, i) => ({ key, type: r[2 * i][1] as string, pttl: r[2 * i + 1][1] as number }));
+    const r = await pipelineValues(this.conn, 'inspect', p);
+    return keys.map((key, i) => ({ key, type: r[2 * i] as string, pttl: r[2 * i + 1] as number }));
   }
 
-  /** Sets that are Spring Data keyspace sets: any of 20 random members names an existing `<set>:<member>` hashes. */
-  private async probe(node: ScanNode, sets: InspectedKey[]): Promise<string[]> {
-    const p = node.client.pipeline();
-    for (const s of sets) p.srandmember(s.key, 20);
-    const r = (await this.conn.run('probe', () => p.exec())) ?? [];
-    const candidates: { set: string; target: string }[] = [];
-    sets.forEach((s, i) => {
-      for (const m of (r[i][1] as string[] | null) ?? []) candidates.push({ set: s.key, target: `${s.key}:${m}` });
-    });
-    const exists = await this.existsMany(node, candidates.map((c) => c.target));
-    return [...new Set(candidates.filter((_, i) => exists[i] === 1).map((c) => c.set))];
+  /**
+   * Whether `set` is a Spring Data keyspace set: whether any member `m` names an existing
+   * `<set>:<m>`. Deterministic: 20 random members are tried first (a healthy set answers in one
+   * round trip), and when none of them is alive every member is checked, in SSCAN batches of
+   * `memberBatch` with pipelined EXISTS, until one is. A random sample alone misses a set whose
+   * members are 99% dead 8 times in 10 (0.99^20 = 0.82), which is exactly the leak to find. A
+   * set without one live member is not recognised this way (nothing tells it from an unrelated
+   * set); `:idx`/`:phantom` discovery and `springDataKeyspaces` cover that case.
+   */
+  private async isKeyspaceSet(node: ScanNode, set: string): Promise<boolean> {
+    const sample = (await this.conn.run('srandmember', () => node.client.srandmember(set, CANDIDATE_SAMPLE))) as string[] | null;
+    if (!sample || sample.length === 0) return false;
+    await this.limiter?.take(sample.length);
+    if ((await this.existsMany(node, sample.map((m) => `${set}:${m}`))).includes(1)) return true;
+    let cursor = '0';
+    do {
+      const [next, members] = await this.conn.run('member scan', () => node.client.sscan(set, cursor, 'COUNT', this.o.memberBatch));
+      cursor = next;
+      await this.limiter?.take(members.length);
+      if ((await this.existsMany(node, members.map((m) => `${set}:${m}`))).includes(1)) return true;
+    } while (cursor !== '0');
+    return false;
   }
 
   private async memoryOf(node: ScanNode, keys: string[]): Promise<number[]> {
     if (keys.length === 0) return [];
     const p = node.client.pipeline();
     for (const k of keys) p.call('MEMORY', 'USAGE', k);
-    const r = (await this.conn.run('memory usage', () => p.exec())) ?? [];
-    return r.map(([, v]) => (typeof v === 'number' ? v : 0));
+    // A key gone since it was found has no memory (nil).
+    return (await pipelineValues(this.conn, 'memory usage', p)).map((v) => (typeof v === 'number' ? v : 0));
   }
 
   private async checkKeys(node: ScanNode, keys: OrphanKey[]): Promise<OrphanFinding[]> {
@@ -327,9 +209,9 @@ export class OrphanEngine {
     if (partial.length > 0) {
       const p = node.client.pipeline();
       for (const k of partial) p.hexists(k.key, k.missingField!);
-      const r = (await this.conn.run('hexists', () => p.exec())) ?? [];
+      const r = await pipelineValues(this.conn, 'hexists', p);
       partial.forEach((k, i) => {
-        if (r[i][1] === 0) orphans.push(k);
+        if (r[i] === 0) orphans.push(k);
       });
     }
     const exists = await this.existsMany(node, dependent.map((k) => k.dependsOn!));
@@ -338,8 +220,8 @@ export class OrphanEngine {
     if (prefixed.length > 0) {
       const p = node.client.pipeline();
       for (const k of prefixed) p.srandmember(k.key, 5);
-      const r = (await this.conn.run('srandmember', () => p.exec())) ?? [];
-      const wrong = new Set(prefixed.filter((k, i) => !((r[i][1] as string[] | null) ?? []).every((m) => m.startsWith(k.memberPrefix!))));
+      const r = await pipelineValues(this.conn, 'srandmember', p);
+      const wrong = new Set(prefixed.filter((k, i) => !((r[i] as string[] | null) ?? []).every((m) => m.startsWith(k.memberPrefix!))));
       orphans.push(...missing.filter((k) => !wrong.has(k)));
     } else orphans.push(...missing);
     if (orphans.length === 0) return [];
@@ -350,9 +232,10 @@ export class OrphanEngine {
       else p.exists(k.key);
       p.call('MEMORY', 'USAGE', k.key);
     }
-    const r = (await this.conn.run('size', () => p.exec())) ?? [];
+    const r = await pipelineValues(this.conn, 'size', p);
     const findings = orphans.map((k, i): OrphanFinding => {
-      const size = (r[2 * i][1] as number) ?? 0;
+      const size = typeof r[2 * i] === 'number' ? (r[2 * i] as number) : 0;
+      const memory = r[2 * i + 1];
       return {
         kind: k.kind,
         key: k.key,
@@ -360,7 +243,7 @@ export class OrphanEngine {
         members: size,
         deadMembers: k.type === 'set' ? size : 0,
         wholeKey: true,
-        memoryBytes: (r[2 * i + 1][1] as number | null) ?? 0,
+        memoryBytes: typeof memory === 'number' ? memory : 0,
         pttl: k.pttl,
       };
     });
@@ -373,11 +256,9 @@ export class OrphanEngine {
     let dead = 0;
     let total = 0;
     do {
-      const [next, raw] = (await this.conn.run('member scan', () =>
-        c.type === 'set'
-          ? node.client.sscan(c.key, cursor, 'COUNT', this.o.memberBatch)
-          : node.client.zscan(c.key, cursor, 'COUNT', this.o.memberBatch),
-      )) as [string, string[]];
+      const [next, raw] = await this.conn.run('member scan', () =>
+        c.type === 'set' ? node.client.sscan(c.key, cursor, 'COUNT', this.o.memberBatch) : node.client.zscan(c.key, cursor, 'COUNT', this.o.memberBatch),
+      );
       cursor = next;
       // Members checked count against --rate like keys walked: each costs the server an EXISTS.
       await this.limiter?.take(c.type === 'set' ? raw.length : raw.length / 2);
@@ -385,12 +266,14 @@ export class OrphanEngine {
       if (c.type === 'set') for (const m of raw) members.push({ member: m });
       else for (let i = 0; i < raw.length; i += 2) members.push({ member: raw[i], score: Number(raw[i + 1]) });
       total += members.length;
-      const now = Date.now();
+      // The server's clock, the one the writers scored the members with.
+      const now = c.scoreIsExpiry ? await this.clock.now(node) : 0;
       const deadHere: DeadMember[] = [];
       const toCheck: { member: string; score?: number; target: string }[] = [];
       for (const m of members) {
-        if (c.scoreIsExpiry && m.score !== undefined && m.score <= now) deadHere.push({ member: m.member, reason: 'expired', score: m.score, target: c.target?.(m.member) });
-        else if (c.target) toCheck.push({ ...m, target: c.target(m.member) });
+        const target = c.target?.(m.member);
+        if (c.scoreIsExpiry && m.score !== undefined && m.score <= now) deadHere.push({ member: m.member, reason: 'expired', score: m.score, target });
+        else if (target !== undefined) toCheck.push({ ...m, target });
       }
       const exists = await this.existsMany(node, toCheck.map((m) => m.target));
       toCheck.forEach((m, i) => {
@@ -399,19 +282,23 @@ export class OrphanEngine {
       dead += deadHere.length;
       if (deadHere.length > 0 && this.actions) await this.actions.onDeadMembers(node, c, deadHere);
     } while (cursor !== '0');
-    if (dead === 0) return undefined;
-    const [memory] = await this.memoryOf(node, [c.key]);
-    return {
-      kind: c.kind,
-      ...(c.rule ? { rule: c.rule } : {}),
-      key: c.key,
-      type: c.type,
-      members: total,
-      deadMembers: dead,
-      wholeKey: false,
-      memoryBytes: memory,
-      pttl: c.pttl,
-    };
+    let finding: OrphanFinding | undefined;
+    if (dead > 0) {
+      const [memory] = await this.memoryOf(node, [c.key]);
+      finding = {
+        kind: c.kind,
+        ...(c.rule ? { rule: c.rule } : {}),
+        key: c.key,
+        type: c.type,
+        members: total,
+        deadMembers: dead,
+        wholeKey: false,
+        memoryBytes: memory,
+        pttl: c.pttl,
+      };
+    }
+    await this.actions?.onContainerDone?.(node, c, finding);
+    return finding;
   }
 }
 
@@ -433,9 +320,5 @@ export async function existsMany(conn: RedisConnection, node: ScanNode, keys: st
   }
   const p = node.client.pipeline();
   for (const k of keys) p.exists(k);
-  const r = (await conn.run('exists', () => p.exec())) ?? [];
-  return r.map(([err, v]) => {
-    if (err) throw err;
-    return v as number;
-  });
+  return (await pipelineValues(conn, 'exists', p)) as number[];
 }

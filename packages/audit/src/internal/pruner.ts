@@ -1,9 +1,10 @@
 import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 import type { RedisConnection } from '@tidykv/core';
-import type { ChangeLogEntry, PruneCounters } from '../leak.fixer.js';
+import type { ChangeLogEntry, OrphanFinding, PruneCounters } from '../orphan-finding.model.js';
 import type { ChangeLog } from './change-log.js';
 import type { ScanNode } from './nodes.js';
 import { clientFor, existsMany, type Container, type DeadMember, type OrphanActions, type OrphanKey } from './orphan-engine.js';
+import { pipelineValues } from './pipeline-replies.js';
 import { auditScripts, scriptOutcome, type ScriptOutcome } from './scripts.js';
 import { keySlot as slotOf } from '@tidykv/core';
 
@@ -18,11 +19,18 @@ async function sendAll(conn: RedisConnection, node: ScanNode, ops: Op[]): Promis
   if (conn.isCluster) return conn.run('fix', () => Promise.all(ops.map((op) => op(conn.client) as Promise<unknown>)));
   const p = node.client.pipeline();
   for (const op of ops) op(p);
-  const r = (await conn.run('fix', () => p.exec())) ?? [];
-  return r.map(([err, v]) => {
-    if (err) throw err;
-    return v;
-  });
+  return pipelineValues(conn, 'fix', p);
+}
+
+/**
+ * MEMORY USAGE ... SAMPLES 0 of each key (every element counted, not Redis's 5-element estimate),
+ * 0 for a key that is gone. Sent to `node` itself: the keys came from its SCAN, so they live there.
+ */
+async function exactMemory(conn: RedisConnection, node: ScanNode, keys: string[]): Promise<number[]> {
+  if (keys.length === 0) return [];
+  const p = node.client.pipeline();
+  for (const k of keys) p.call('MEMORY', 'USAGE', k, 'SAMPLES', '0');
+  return (await pipelineValues(conn, 'memory usage', p)).map((v) => (typeof v === 'number' ? v : 0));
 }
 
 function resultText(o: ScriptOutcome): string {
@@ -42,7 +50,9 @@ function resultText(o: ScriptOutcome): string {
  *   member is briefly absent from the index; it is never lost.
  */
 export class Pruner implements OrphanActions {
-  readonly counters: PruneCounters = { membersRemoved: 0, membersKept: 0, membersRestored: 0, keysUnlinked: 0, keysKept: 0 };
+  readonly counters: PruneCounters = { membersRemoved: 0, membersKept: 0, membersRestored: 0, keysUnlinked: 0, keysKept: 0, keysUnlinkedBytes: 0, membersRemovedBytes: 0 };
+  /** MEMORY USAGE of each index being pruned, taken before its first removal. */
+  private readonly memoryBefore = new Map<string, number>();
   /** Keys unlinked (or, in a dry run, due to be) in the current batches, so that `--expire` leaves them alone. */
   readonly unlinked = new Set<string>();
 
@@ -68,6 +78,7 @@ export class Pruner implements OrphanActions {
       entries.push(this.entry({ action: 'remove-member', key: c.key, member, kind: c.kind, result: outcome === 'restored' ? 'done' : resultText(outcome) }));
     };
     if (!this.apply) {
+      // The estimate of what removing them frees is made once the index is walked (onContainerDone).
       for (const d of dead) {
         this.counters.membersRemoved++;
         entries.push(this.entry({ action: 'remove-member', key: c.key, member: d.member, kind: c.kind, result: 'dry run' }));
@@ -76,9 +87,11 @@ export class Pruner implements OrphanActions {
       return;
     }
     const client = clientFor(this.conn, node);
+    if (!this.memoryBefore.has(c.key)) this.memoryBefore.set(c.key, (await exactMemory(this.conn, node, [c.key]))[0]);
     const expired = dead.filter((d) => d.reason === 'expired');
     if (expired.length > 0) {
-      const reply = await this.conn.run('prune', () => auditScripts.run(client, 'removeExpiredMembers', [c.key], [Date.now(), ...expired.map((d) => d.member)]));
+      // The script judges "expired" by the server's TIME again, at removal.
+      const reply = await this.conn.run('prune', () => auditScripts.run(client, 'removeExpiredMembers', [c.key], expired.map((d) => d.member)));
       expired.forEach((d, i) => note(d.member, scriptOutcome('removeExpiredMembers', Array.isArray(reply) ? reply[i] : reply)));
     }
     const missing = dead.filter((d) => d.reason === 'missing' && d.target !== undefined);
@@ -90,11 +103,10 @@ export class Pruner implements OrphanActions {
       if (this.conn.isCluster) {
         // Every key here hashes to the container's slot, so one cluster pipeline may carry them all.
         const p = (client as Cluster).pipeline();
-        for (const d of atomic) auditScripts.run(p, 'removeDeadMember', [c.key, d.target!], [d.member]);
-        replies = ((await this.conn.run('prune', () => p.exec())) ?? []).map(([err, v]) => {
-          if (err) throw err;
-          return v;
-        });
+        // Queued on the pipeline (run then returns the pipeline, typed as a promise): the replies and
+        // their errors come back from exec.
+        for (const d of atomic) void auditScripts.run(p, 'removeDeadMember', [c.key, d.target!], [d.member]);
+        replies = await pipelineValues(this.conn, 'prune', p);
       } else {
         replies = await sendAll(this.conn, node, atomic.map((d) => (t) => auditScripts.run(t, 'removeDeadMember', [c.key, d.target!], [d.member])));
       }
@@ -102,6 +114,27 @@ export class Pruner implements OrphanActions {
     }
     if (guarded.length > 0) await this.pruneAcrossSlots(node, c, guarded, note, entries);
     await this.log.append(entries);
+  }
+
+  /**
+   * Adds what pruning `c` freed: with `apply`, MEMORY USAGE (SAMPLES 0) before the first removal
+   * minus after the last (0 once the index is emptied, which deletes it); in a dry run, the index's
+   * memory times its share of dead members. Both are estimates: the app may write to the index
+   * meanwhile, and a SET or ZSET that shrinks may keep its encoding's slack.
+   */
+  async onContainerDone(node: ScanNode, c: Container, finding: OrphanFinding | undefined): Promise<void> {
+    if (!this.apply) {
+      if (finding && finding.members > 0) {
+        const [memory] = await exactMemory(this.conn, node, [c.key]);
+        this.counters.membersRemovedBytes += Math.round((memory * finding.deadMembers) / finding.members);
+      }
+      return;
+    }
+    const before = this.memoryBefore.get(c.key);
+    if (before === undefined) return;
+    this.memoryBefore.delete(c.key);
+    const [after] = await exactMemory(this.conn, node, [c.key]);
+    this.counters.membersRemovedBytes += Math.max(0, before - after);
   }
 
   private async pruneAcrossSlots(
@@ -138,9 +171,14 @@ export class Pruner implements OrphanActions {
 
   async onOrphanKeys(node: ScanNode, orphans: OrphanKey[]): Promise<void> {
     const entries: ChangeLogEntry[] = [];
+    // Measured just before removal (read-only, so in a dry run too): what UNLINK hands back to the allocator.
+    const bytes = new Map<string, number>();
+    const measured = await exactMemory(this.conn, node, orphans.map((k) => k.key));
+    orphans.forEach((k, i) => bytes.set(k.key, measured[i]));
     if (!this.apply) {
       for (const k of orphans) {
         this.counters.keysUnlinked++;
+        this.counters.keysUnlinkedBytes += bytes.get(k.key) ?? 0;
         // A dry run of --expire in the same batch must not count keys that pruning would unlink.
         this.unlinked.add(k.key);
         entries.push(this.entry({ action: 'unlink', key: k.key, kind: k.kind, result: 'dry run' }));
@@ -151,6 +189,7 @@ export class Pruner implements OrphanActions {
     const note = (k: OrphanKey, o: ScriptOutcome): void => {
       if (o === 'done') {
         this.counters.keysUnlinked++;
+        this.counters.keysUnlinkedBytes += bytes.get(k.key) ?? 0;
         this.unlinked.add(k.key);
       } else if (o !== 'gone') this.counters.keysKept++;
       entries.push(this.entry({ action: 'unlink', key: k.key, kind: k.kind, result: resultText(o) }));
@@ -166,13 +205,13 @@ export class Pruner implements OrphanActions {
     if (guarded.length > 0) {
       // Cross-slot on a Cluster: re-check the main key (and the TTL rule) just before UNLINK.
       const exists = await existsMany(this.conn, node, guarded.map((k) => k.dependsOn!));
-      const pttls = (await this.conn.run('pttl', () => Promise.all(guarded.map((k) => this.conn.client.pttl(k.key))))) as number[];
+      const pttls = await this.conn.run('pttl', () => Promise.all(guarded.map((k) => this.conn.client.pttl(k.key))));
       const go = guarded.filter((k, i) => {
         const ok = exists[i] === 0 && pttls[i] !== -2 && !(k.requireNoTtl && pttls[i] !== -1);
         if (!ok) note(k, pttls[i] === -2 ? 'gone' : 'kept');
         return ok;
       });
-      const r3 = (await this.conn.run('unlink', () => Promise.all(go.map((k) => this.conn.client.unlink(k.key))))) as number[];
+      const r3 = await this.conn.run('unlink', () => Promise.all(go.map((k) => this.conn.client.unlink(k.key))));
       go.forEach((k, i) => note(k, r3[i] === 1 ? 'done' : 'gone'));
     }
     await this.log.append(entries);
