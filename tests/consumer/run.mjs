@@ -3,7 +3,9 @@
 // `nest new` does in a temporary folder outside the repository, installs the tarballs into them
 // with npm from the registry (`--prefer-offline`: a warm npm cache is used as is), and for each
 // app: builds it, runs its own e2e test through the packages against a private redis-server, and
-// starts its built output (node dist/main.js), logs in, reads /me, and stops it.
+// starts its built output (node dist/main.js), logs in, reads /me, and stops it. Then it builds
+// and runs the READMEs' quick starts, as written, in the app (quick-starts.mjs), and the audit
+// README's command lines from the installed tarball (once).
 //
 //   nest11-cjs  Nest 11, CommonJS, the `nest new` v11 tsconfig and its Jest + ts-jest e2e setup,
 //               TypeScript 5.7.3 (the template's and tidykv's minimum), `nest build`
@@ -28,15 +30,20 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkAuditCli, checkQuickStarts } from './quick-starts.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '../..');
 const PACKAGES = ['core', 'session', 'repository', 'audit'];
 
+// How an app builds the READMEs' quick starts (quick-starts.mjs): its own `npm run build`.
+const NEST_BUILD = { build: { cmd: 'npm', args: ['run', 'build'], label: 'nest build' }, outDir: 'dist' };
 const APPS = {
-  'nest11-cjs': { cjs: true, tests: ['scenario.ts', 'redis-server.ts', 'app.e2e-spec.ts', 'audit.e2e-spec.ts'], runner: 'jest' },
-  'nest12-esm': { cjs: false, tests: ['scenario.ts', 'redis-server.ts', 'app.e2e-spec.ts', 'audit.e2e-spec.ts'], runner: 'vitest' },
-  bundled: { cjs: true, tests: ['scenario.ts', 'redis-server.ts', 'built.e2e-spec.ts'], runner: 'jest', bundle: true },
+  'nest11-cjs': { cjs: true, tests: ['scenario.ts', 'redis-server.ts', 'app.e2e-spec.ts', 'audit.e2e-spec.ts'], runner: 'jest', readme: NEST_BUILD },
+  'nest12-esm': { cjs: false, tests: ['scenario.ts', 'redis-server.ts', 'app.e2e-spec.ts', 'audit.e2e-spec.ts'], runner: 'vitest', readme: NEST_BUILD },
+  // The bundle holds main.ts only, so the quick starts are compiled by the app's tsc and tsconfig
+  // (target ES2021, no useDefineForClassFields) into a folder of their own.
+  bundled: { cjs: true, tests: ['scenario.ts', 'redis-server.ts', 'built.e2e-spec.ts'], runner: 'jest', bundle: true, readme: { build: { cmd: 'npx', args: ['--no-install', 'tsc', '-p', 'tsconfig.build.json', '--outDir', 'dist-readme'], label: 'tsc -p tsconfig.build.json, target ES2021' }, outDir: 'dist-readme' } },
 };
 
 const selected = process.argv.slice(2).filter((a) => !a.startsWith('-'));
@@ -143,6 +150,16 @@ for (const p of PACKAGES) {
 
 // --- the apps -------------------------------------------------------------------------------
 
+// A CommonJS Nest app writes relative imports without an extension (Jest's CommonJS resolver does
+// not map ./x.js to ./x.ts).
+function stripJsExtensions(d) {
+  for (const e of readdirSync(d, { withFileTypes: true })) {
+    const f = join(d, e.name);
+    if (e.isDirectory()) stripJsExtensions(f);
+    else if (f.endsWith('.ts')) writeFileSync(f, readFileSync(f, 'utf8').replace(/(from '\.{1,2}\/[^']*)\.js'/g, "$1'"));
+  }
+}
+
 function layOut(name) {
   const app = APPS[name];
   const dir = join(work, name);
@@ -152,17 +169,8 @@ function layOut(name) {
   mkdirSync(join(dir, 'test'), { recursive: true });
   for (const t of app.tests) cpSync(join(here, 'app/test', t), join(dir, 'test', t));
   if (app.cjs) {
-    // A CommonJS Nest app writes relative imports without an extension (Jest's CommonJS resolver
-    // does not map ./x.js to ./x.ts).
-    const strip = (d) => {
-      for (const e of readdirSync(d, { withFileTypes: true })) {
-        const f = join(d, e.name);
-        if (e.isDirectory()) strip(f);
-        else if (f.endsWith('.ts')) writeFileSync(f, readFileSync(f, 'utf8').replace(/(from '\.{1,2}\/[^']*)\.js'/g, "$1'"));
-      }
-    };
-    strip(join(dir, 'src'));
-    strip(join(dir, 'test'));
+    stripJsExtensions(join(dir, 'src'));
+    stripJsExtensions(join(dir, 'test'));
   }
   const pkgFile = join(dir, 'package.json');
   const pkg = JSON.parse(readFileSync(pkgFile, 'utf8'));
@@ -263,6 +271,9 @@ async function startBuilt(name, dir) {
   }
 }
 
+const quickStartContext = { run, record, tail, stripAnsi, stripJsExtensions, freePort, here, root, work };
+// The audit CLI is the same tarball in every app: its README lines run once, in the first app.
+let auditCliChecked = false;
 const dirs = Object.fromEntries(apps.map((a) => [a, layOut(a)]));
 // Installs are network and disk bound: run them side by side.
 const installed = Object.fromEntries(await Promise.all(apps.map(async (a) => [a, await install(a, dirs[a])])));
@@ -275,7 +286,11 @@ for (const name of apps) {
   const build = await run('npm', ['run', 'build'], { cwd: dir, log: join(work, `${name}.build.log`) });
   record(`${name}: npm run build (${JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).scripts.build}, ${tsc.out.trim()})`, build.code === 0 && existsSync(join(dir, 'dist/main.js')), build.code === 0 ? '' : tail(build.out));
   if (build.code !== 0) continue;
+  // The READMEs' quick starts, as written, built and run in this app (quick-starts.mjs): after the
+  // app's own checks, since their build replaces dist/; the bundle's before node_modules/@tidykv goes.
+  const quickStart = () => checkQuickStarts(name, dir, { ...APPS[name].readme, cjs: APPS[name].cjs, ctx: quickStartContext });
   if (APPS[name].bundle) {
+    await quickStart();
     // The bundle must carry tidykv whole: nothing of it may be loaded or read from node_modules.
     renameSync(join(dir, 'node_modules/@tidykv'), join(work, `${name}.node_modules-tidykv`));
     const bundle = readFileSync(join(dir, 'dist/main.js'), 'utf8');
@@ -285,6 +300,11 @@ for (const name of apps) {
     await e2e(name, dir, {});
   }
   await startBuilt(name, dir);
+  if (!APPS[name].bundle) await quickStart();
+  if (!auditCliChecked) {
+    auditCliChecked = true;
+    await checkAuditCli(name, dir, quickStartContext);
+  }
 }
 
 // --- results --------------------------------------------------------------------------------
