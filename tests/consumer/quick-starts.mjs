@@ -71,12 +71,21 @@ const SCENARIOS = {
   'repository/block-2': { main: 'repository-one-connection.main.ts', what: '"One connection": both modules on the one ioredis client, exactly one connection on the server', run: oneConnectionScenario },
 };
 
+// How each app builds the quick starts: its own `npm run build`, except the bundled app, whose
+// webpack bundle holds main.ts only; there the app's tsc and tsconfig (target ES2021, no
+// useDefineForClassFields) compile them into a folder of their own.
+const NEST_BUILD = { build: { cmd: 'npm', args: ['run', 'build'], label: 'nest build' }, outDir: 'dist' };
+const BUILDS = {
+  bundled: { build: { cmd: 'npx', args: ['--no-install', 'tsc', '-p', 'tsconfig.build.json', '--outDir', 'dist-readme'], label: 'tsc -p tsconfig.build.json, target ES2021' }, outDir: 'dist-readme' },
+};
+
 /**
- * Copies the quick starts into the app at `dir`, builds it with `build` ({ cmd, args, label }),
- * whose output lands in `outDir`, records one check per block (compiles) and per scenario (runs).
+ * Copies the quick starts into the app `name` at `dir`, builds it (BUILDS), and records one check
+ * per block (compiles) and per scenario (runs). `cjs`: the app is CommonJS.
  */
-export async function checkQuickStarts(name, dir, { build, outDir, cjs, ctx }) {
-  const { run, record, tail, stripJsExtensions, here, root } = ctx;
+export async function checkQuickStarts(name, dir, { cjs, ctx }) {
+  const { run, record, tail, here, root } = ctx;
+  const { build, outDir } = BUILDS[name] ?? NEST_BUILD;
   const started = Date.now();
   const readmes = quickStarts(root);
   const base = join(dir, 'src/readme');
@@ -86,8 +95,14 @@ export async function checkQuickStarts(name, dir, { build, outDir, cjs, ctx }) {
     for (const b of blocks) writeFileSync(join(base, pkg, `block-${b.n}.ts`), b.fragment ? `${blocks[0].code}\n${b.code}` : b.code);
     for (const [key, s] of Object.entries(SCENARIOS)) if (key.startsWith(`${pkg}/`)) copyFileSync(join(here, 'readme', s.main), join(base, pkg, s.main));
   }
-  // The mains import ./block-n.js; a CommonJS app writes ./block-n (the README blocks import only packages).
-  if (cjs) stripJsExtensions(base);
+  // The mains import ./block-n.js; a CommonJS app writes ./block-n, as run.mjs does for the app's
+  // own sources (the README blocks import only packages).
+  if (cjs) {
+    for (const [key, s] of Object.entries(SCENARIOS)) {
+      const file = join(base, key.split('/')[0], s.main);
+      if (existsSync(file)) writeFileSync(file, readFileSync(file, 'utf8').replace(/(from '\.{1,2}\/[^']*)\.js'/g, "$1'"));
+    }
+  }
   const r = await run(build.cmd, build.args, { cwd: dir, log: join(ctx.work, `${name}.readme-build.log`) });
   const built = Date.now();
   const out = ctx.stripAnsi(r.out);

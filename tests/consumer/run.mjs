@@ -36,14 +36,10 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '../..');
 const PACKAGES = ['core', 'session', 'repository', 'audit'];
 
-// How an app builds the READMEs' quick starts (quick-starts.mjs): its own `npm run build`.
-const NEST_BUILD = { build: { cmd: 'npm', args: ['run', 'build'], label: 'nest build' }, outDir: 'dist' };
 const APPS = {
-  'nest11-cjs': { cjs: true, tests: ['scenario.ts', 'redis-server.ts', 'app.e2e-spec.ts', 'audit.e2e-spec.ts'], runner: 'jest', readme: NEST_BUILD },
-  'nest12-esm': { cjs: false, tests: ['scenario.ts', 'redis-server.ts', 'app.e2e-spec.ts', 'audit.e2e-spec.ts'], runner: 'vitest', readme: NEST_BUILD },
-  // The bundle holds main.ts only, so the quick starts are compiled by the app's tsc and tsconfig
-  // (target ES2021, no useDefineForClassFields) into a folder of their own.
-  bundled: { cjs: true, tests: ['scenario.ts', 'redis-server.ts', 'built.e2e-spec.ts'], runner: 'jest', bundle: true, readme: { build: { cmd: 'npx', args: ['--no-install', 'tsc', '-p', 'tsconfig.build.json', '--outDir', 'dist-readme'], label: 'tsc -p tsconfig.build.json, target ES2021' }, outDir: 'dist-readme' } },
+  'nest11-cjs': { cjs: true, tests: ['scenario.ts', 'redis-server.ts', 'app.e2e-spec.ts', 'audit.e2e-spec.ts'], runner: 'jest' },
+  'nest12-esm': { cjs: false, tests: ['scenario.ts', 'redis-server.ts', 'app.e2e-spec.ts', 'audit.e2e-spec.ts'], runner: 'vitest' },
+  bundled: { cjs: true, tests: ['scenario.ts', 'redis-server.ts', 'built.e2e-spec.ts'], runner: 'jest', bundle: true },
 };
 
 const selected = process.argv.slice(2).filter((a) => !a.startsWith('-'));
@@ -150,16 +146,6 @@ for (const p of PACKAGES) {
 
 // --- the apps -------------------------------------------------------------------------------
 
-// A CommonJS Nest app writes relative imports without an extension (Jest's CommonJS resolver does
-// not map ./x.js to ./x.ts).
-function stripJsExtensions(d) {
-  for (const e of readdirSync(d, { withFileTypes: true })) {
-    const f = join(d, e.name);
-    if (e.isDirectory()) stripJsExtensions(f);
-    else if (f.endsWith('.ts')) writeFileSync(f, readFileSync(f, 'utf8').replace(/(from '\.{1,2}\/[^']*)\.js'/g, "$1'"));
-  }
-}
-
 function layOut(name) {
   const app = APPS[name];
   const dir = join(work, name);
@@ -169,8 +155,17 @@ function layOut(name) {
   mkdirSync(join(dir, 'test'), { recursive: true });
   for (const t of app.tests) cpSync(join(here, 'app/test', t), join(dir, 'test', t));
   if (app.cjs) {
-    stripJsExtensions(join(dir, 'src'));
-    stripJsExtensions(join(dir, 'test'));
+    // A CommonJS Nest app writes relative imports without an extension (Jest's CommonJS resolver
+    // does not map ./x.js to ./x.ts).
+    const strip = (d) => {
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        const f = join(d, e.name);
+        if (e.isDirectory()) strip(f);
+        else if (f.endsWith('.ts')) writeFileSync(f, readFileSync(f, 'utf8').replace(/(from '\.{1,2}\/[^']*)\.js'/g, "$1'"));
+      }
+    };
+    strip(join(dir, 'src'));
+    strip(join(dir, 'test'));
   }
   const pkgFile = join(dir, 'package.json');
   const pkg = JSON.parse(readFileSync(pkgFile, 'utf8'));
@@ -271,8 +266,9 @@ async function startBuilt(name, dir) {
   }
 }
 
-const quickStartContext = { run, record, tail, stripAnsi, stripJsExtensions, freePort, here, root, work };
-// The audit CLI is the same tarball in every app: its README lines run once, in the first app.
+const quickStartContext = { run, record, tail, stripAnsi, freePort, here, root, work };
+// The audit CLI is the same tarball in every app: its README lines run once, in the first app that
+// still has node_modules/@tidykv (not the bundled one).
 let auditCliChecked = false;
 const dirs = Object.fromEntries(apps.map((a) => [a, layOut(a)]));
 // Installs are network and disk bound: run them side by side.
@@ -288,7 +284,7 @@ for (const name of apps) {
   if (build.code !== 0) continue;
   // The READMEs' quick starts, as written, built and run in this app (quick-starts.mjs): after the
   // app's own checks, since their build replaces dist/; the bundle's before node_modules/@tidykv goes.
-  const quickStart = () => checkQuickStarts(name, dir, { ...APPS[name].readme, cjs: APPS[name].cjs, ctx: quickStartContext });
+  const quickStart = () => checkQuickStarts(name, dir, { cjs: APPS[name].cjs, ctx: quickStartContext });
   if (APPS[name].bundle) {
     await quickStart();
     // The bundle must carry tidykv whole: nothing of it may be loaded or read from node_modules.
@@ -301,7 +297,7 @@ for (const name of apps) {
   }
   await startBuilt(name, dir);
   if (!APPS[name].bundle) await quickStart();
-  if (!auditCliChecked) {
+  if (!auditCliChecked && !APPS[name].bundle) {
     auditCliChecked = true;
     await checkAuditCli(name, dir, quickStartContext);
   }
