@@ -2,8 +2,8 @@
 // compiles and runs as written"). run.mjs calls these once an app is built:
 //
 // - checkQuickStarts: every ```ts block under "## Quick start" of each package README is copied,
-//   byte for byte, into the app (src/readme/<package>/block-<n>.ts) and compiled by the app's own
-//   build with its own TypeScript and tsconfig. A block with no import of its own is a fragment
+//   byte for byte, into the app (src/readme/<package>/<its heading>.ts, e.g. quick-start.ts,
+//   one-connection.ts) and compiled by the app's own build with its own TypeScript and tsconfig. A block with no import of its own is a fragment
 //   that continues the section's first block (e.g. a custom repository for the quick start's
 //   entity): it is compiled after that block, in the same file. The blocks that export an
 //   AppModule are then booted by a small main (tests/consumer/readme/*.main.ts: only what the
@@ -52,23 +52,35 @@ export function fencedBlocks(text, lang) {
   return [...text.matchAll(new RegExp(`^\`\`\`${lang}[ \\t]*\\n([\\s\\S]*?)^\`\`\`[ \\t]*$`, 'gm'))].map((m) => m[1]);
 }
 
-/** Each package README's quick start: its ```ts blocks under "## Quick start", numbered from 1. */
+/**
+ * Each package README's quick start: its ```ts blocks under "## Quick start", each named after the
+ * heading it sits under (`quick-start`, `one-connection`; `-2`, `-3` for more under one heading).
+ */
 export function quickStarts(root) {
   const out = [];
   for (const pkg of README_PACKAGES) {
     const text = section(readFileSync(join(root, 'packages', pkg, 'README.md'), 'utf8'), '## Quick start');
-    const blocks = text === undefined ? [] : fencedBlocks(text, 'ts');
-    if (blocks.length > 0) out.push({ pkg, blocks: blocks.map((code, i) => ({ n: i + 1, code, fragment: !/^import /m.test(code) })) });
+    if (text === undefined) continue;
+    const blocks = [];
+    // The text before each block: its last heading names the block.
+    const parts = text.split(/^```ts[ \t]*\n[\s\S]*?^```[ \t]*$/m);
+    fencedBlocks(text, 'ts').forEach((code, i) => {
+      const heading = [...parts.slice(0, i + 1).join('\n').matchAll(/^#+ (.*)$/gm)].at(-1)?.[1] ?? 'Quick start';
+      const slug = heading.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+      const same = blocks.filter((b) => b.slug === slug).length;
+      blocks.push({ slug, heading, name: same === 0 ? slug : `${slug}-${same + 1}`, code, fragment: !/^import /m.test(code) });
+    });
+    if (blocks.length > 0) out.push({ pkg, blocks });
   }
   return out;
 }
 
-// The blocks that are apps: the small main that boots each (tests/consumer/readme) and the
-// scenario run against it. A README block moving changes its number, and its scenario then fails.
+// The blocks that are apps, by package and name: the small main that boots each
+// (tests/consumer/readme, importing ./<name>.js) and the scenario run against it.
 const SCENARIOS = {
-  'session/block-1': { main: 'session.main.ts', what: 'login over plain HTTP withholds the Secure cookie and warns; behind the trusted proxy login sets it, GET /me reads it, logout ends it', run: sessionScenario },
-  'repository/block-1': { main: 'repository.main.ts', what: 'TokenService issues tokens, finds them by the @Indexed userId with their Date, revokes by it; every key has its TTL', run: repositoryScenario },
-  'repository/block-2': { main: 'repository-one-connection.main.ts', what: '"One connection": both modules on the one ioredis client, exactly one connection on the server', run: oneConnectionScenario },
+  'session/quick-start': { main: 'session.main.ts', what: 'login over plain HTTP withholds the Secure cookie and warns; behind the trusted proxy login sets it, GET /me reads it, logout ends it', run: sessionScenario },
+  'repository/quick-start': { main: 'repository.main.ts', what: 'TokenService issues tokens, finds them by the @Indexed userId with their Date, revokes by it; every key has its TTL', run: repositoryScenario },
+  'repository/one-connection': { main: 'repository-one-connection.main.ts', what: 'both modules on the one ioredis client, exactly one connection on the server', run: oneConnectionScenario },
 };
 
 // How each app builds the quick starts: its own `npm run build`, except the bundled app, whose
@@ -92,10 +104,10 @@ export async function checkQuickStarts(name, dir, { cjs, ctx }) {
   rmSync(base, { recursive: true, force: true });
   for (const { pkg, blocks } of readmes) {
     mkdirSync(join(base, pkg), { recursive: true });
-    for (const b of blocks) writeFileSync(join(base, pkg, `block-${b.n}.ts`), b.fragment ? `${blocks[0].code}\n${b.code}` : b.code);
+    for (const b of blocks) writeFileSync(join(base, pkg, `${b.name}.ts`), b.fragment ? `${blocks[0].code}\n${b.code}` : b.code);
     for (const [key, s] of Object.entries(SCENARIOS)) if (key.startsWith(`${pkg}/`)) copyFileSync(join(here, 'readme', s.main), join(base, pkg, s.main));
   }
-  // The mains import ./block-n.js; a CommonJS app writes ./block-n, as run.mjs does for the app's
+  // The mains import ./<name>.js; a CommonJS app writes ./<name>, as run.mjs does for the app's
   // own sources (the README blocks import only packages).
   if (cjs) {
     for (const [key, s] of Object.entries(SCENARIOS)) {
@@ -109,22 +121,36 @@ export async function checkQuickStarts(name, dir, { cjs, ctx }) {
   const errorsOf = (file) => out.split('\n').filter((l) => l.includes(file) && /error TS\d+/.test(l));
   for (const { pkg, blocks } of readmes) {
     for (const b of blocks) {
-      const errors = errorsOf(`readme/${pkg}/block-${b.n}.ts`);
-      const how = b.fragment ? ', a fragment, after block 1' : '';
-      const ok = r.code === 0 || (errors.length === 0 && existsSync(join(dir, outDir, 'readme', pkg, `block-${b.n}.js`)));
-      record(`${name}: packages/${pkg}/README.md quick start, block ${b.n}${how}, compiles as written (${build.label})`, ok, ok ? '' : errors.join('\n') || `build exit ${r.code}:\n${tail(r.out, 20)}`);
+      const errors = errorsOf(`readme/${pkg}/${b.name}.ts`);
+      const how = b.fragment ? ' (a fragment, after the first block)' : '';
+      const ok = r.code === 0 || (errors.length === 0 && existsSync(join(dir, outDir, 'readme', pkg, `${b.name}.js`)));
+      record(`${name}: packages/${pkg}/README.md ${label(b)}${how} compiles as written (${build.label})`, ok, ok ? '' : errors.join('\n') || `build exit ${r.code}:\n${tail(r.out, 20)}`);
     }
+  }
+  // A scenario whose block is gone (the README lost or renamed the example) is a failure, not a skip.
+  for (const key of Object.keys(SCENARIOS)) {
+    const [pkg, block] = key.split('/');
+    if (!readmes.some((q) => q.pkg === pkg && q.blocks.some((b) => b.name === block))) record(`${name}: packages/${pkg}/README.md quick start's block ${block} runs`, false, `the README's "## Quick start" has no ts block named ${block} (after its heading) any more; update SCENARIOS in tests/consumer/quick-starts.mjs`);
   }
   if (!existsSync(join(dir, outDir, 'readme'))) return;
   const { RedisProcess } = await import('@tidykv/testing');
-  const redis = await startWithRetry(RedisProcess);
+  let redis;
+  try {
+    redis = await startWithRetry(RedisProcess);
+  } catch (err) {
+    record(`${name}: a private redis-server for the quick starts`, false, String(err instanceof Error ? err.message : err));
+    return;
+  }
   const client = redis.client();
   const timings = [];
   try {
     for (const { pkg, blocks } of readmes) {
       for (const b of blocks) {
-        const s = SCENARIOS[`${pkg}/block-${b.n}`];
-        if (!s) continue;
+        const s = SCENARIOS[`${pkg}/${b.name}`];
+        if (!s) {
+          if (/export class AppModule\b/.test(b.code)) console.log(`      (${name}: packages/${pkg}/README.md ${label(b)} is an app with no scenario in quick-starts.mjs: compiled only)`);
+          continue;
+        }
         const t = Date.now();
         await client.flushall();
         const main = join(outDir, 'readme', pkg, s.main.replace(/\.ts$/, '.js'));
@@ -138,14 +164,20 @@ export async function checkQuickStarts(name, dir, { cjs, ctx }) {
         } catch (err) {
           problems = [String(err instanceof Error ? err.message : err)];
         }
-        record(`${name}: packages/${pkg}/README.md quick start, block ${b.n}, runs: ${s.what}`, problems.length === 0, problems.join('\n'));
-        timings.push(`${pkg} block ${b.n} ${((Date.now() - t) / 1000).toFixed(1)} s`);
+        record(`${name}: packages/${pkg}/README.md ${label(b)} runs: ${s.what}`, problems.length === 0, problems.join('\n'));
+        timings.push(`${pkg}/${b.name} ${((Date.now() - t) / 1000).toFixed(1)} s`);
       }
     }
   } finally {
     await redis.close();
   }
   console.log(`      (${name}: quick starts built in ${((built - started) / 1000).toFixed(1)} s, run in ${((Date.now() - built) / 1000).toFixed(1)} s: ${timings.join(', ')})`);
+}
+
+/** How a check names a block: the quick start itself, or the subsection it is in. */
+function label(b) {
+  const nth = b.name === b.slug ? '' : ` (${b.name.slice(b.slug.length + 1)})`;
+  return b.slug === 'quick-start' ? `quick start${nth}` : `quick start's "${b.heading}"${nth}`;
 }
 
 /** RedisProcess.start, once more if the first server exits at start (another process took its free port). */
@@ -324,7 +356,13 @@ export async function checkAuditCli(name, dir, ctx) {
   if (lines.length === 0) return;
 
   const { RedisProcess, startRedisCluster } = await import('@tidykv/testing');
-  const redis = await startWithRetry(RedisProcess);
+  let redis;
+  try {
+    redis = await startWithRetry(RedisProcess);
+  } catch (err) {
+    record(`${name}: a private redis-server for the audit README's lines`, false, String(err instanceof Error ? err.message : err));
+    return;
+  }
   const needsCluster = lines.some((l) => / --cluster /.test(l));
   let cluster;
   try {

@@ -1,11 +1,11 @@
 // The app around packages/repository/README.md's quick start, which the runner copies verbatim
-// into ./block-1.ts. The quick start has no HTTP route of its own, so this main boots the README's
+// into ./quick-start.ts. The quick start has no HTTP route of its own, so this main boots the README's
 // AppModule as an HTTP app (its APP_FILTER included) and drives the README's TokenService: two
 // tokens issued for one user and one for another, found by the @Indexed userId, the other user's
 // revoked. It prints one JSON line, which the runner checks along with the keys left in Redis.
 // REDIS_URL comes from the runner.
 import { NestFactory } from '@nestjs/core';
-import { AppModule, RefreshToken, TokenService } from './block-1.js';
+import { AppModule, RefreshToken, TokenService } from './quick-start.js';
 
 const describe = (t: RefreshToken) => ({
   id: t.id,
