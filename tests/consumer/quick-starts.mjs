@@ -344,6 +344,10 @@ export async function checkAuditCli(name, dir, ctx) {
   const started = Date.now();
   const help = await run('npx', ['--no-install', 'tidykv-audit', '--help'], { cwd: dir });
   record(`${name}: npx tidykv-audit --help (the tarball's bin) lists scan, orphans and fix`, help.code === 0 && ['scan', 'orphans', 'fix'].every((c) => help.out.includes(c)), help.code === 0 ? '' : tail(help.out));
+  // The README's other form, `npx @tidykv/audit ...`, finds the same bin by the package name.
+  const byName = await run('npx', ['--no-install', '@tidykv/audit', '--help'], { cwd: dir });
+  const same = byName.code === 0 && byName.out === help.out;
+  record(`${name}: npx @tidykv/audit --help runs the same CLI`, same, same ? '' : byName.code === 0 ? `another output:\n${tail(byName.out, 10)}` : tail(byName.out));
 
   const text = section(readFileSync(join(root, 'packages/audit/README.md'), 'utf8'), '## Install and run') ?? '';
   const lines = fencedBlocks(text, 'sh')
