@@ -3,9 +3,10 @@
 //
 // - checkQuickStarts: every ```ts block under "## Quick start" of each package README is copied,
 //   byte for byte, into the app (src/readme/<package>/<its heading>.ts, e.g. quick-start.ts,
-//   one-connection.ts) and compiled by the app's own build with its own TypeScript and tsconfig. A block with no import of its own is a fragment
-//   that continues the section's first block (e.g. a custom repository for the quick start's
-//   entity): it is compiled after that block, in the same file. The blocks that export an
+//   one-connection.ts) and compiled by the app's own build with its own TypeScript and tsconfig.
+//   A block with no import of its own is a fragment that continues the section's first block
+//   (e.g. a custom repository for the quick start's entity): it is compiled after that block, in
+//   the same file. The blocks that export an
 //   AppModule are then booted by a small main (tests/consumer/readme/*.main.ts: only what the
 //   README leaves to the app, i.e. NestFactory, the port, Express `trust proxy` where the README
 //   says to set it) against a private redis-server, with REDIS_URL and SESSION_SECRET in the
@@ -220,10 +221,10 @@ function startMain(dir, main, env) {
   };
 }
 
-/** Every key on the server with its type and PTTL (the servers hold a handful of keys). */
+/** Every key on the server with its type and PTTL (libs/testing's listKeys: SCAN, never KEYS). */
 async function keysOf(client) {
-  const keys = (await client.keys('*')).sort();
-  return Promise.all(keys.map(async (key) => ({ key, type: await client.type(key), pttl: await client.pttl(key) })));
+  const { listKeys } = await import('@tidykv/testing');
+  return listKeys(client);
 }
 
 /**
