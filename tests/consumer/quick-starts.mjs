@@ -351,13 +351,6 @@ async function oneConnectionScenario({ dir, main, redis, client, ctx }) {
 export async function checkAuditCli(name, dir, ctx) {
   const { run, record, tail, root } = ctx;
   const started = Date.now();
-  const help = await run('npx', ['--no-install', 'tidykv-audit', '--help'], { cwd: dir });
-  record(`${name}: npx tidykv-audit --help (the tarball's bin) lists scan, orphans and fix`, help.code === 0 && ['scan', 'orphans', 'fix'].every((c) => help.out.includes(c)), help.code === 0 ? '' : tail(help.out));
-  // The README's other form, `npx @tidykv/audit ...`, finds the same bin by the package name.
-  const byName = await run('npx', ['--no-install', '@tidykv/audit', '--help'], { cwd: dir });
-  const same = byName.code === 0 && byName.out === help.out;
-  record(`${name}: npx @tidykv/audit --help runs the same CLI`, same, same ? '' : byName.code === 0 ? `another output:\n${tail(byName.out, 10)}` : tail(byName.out));
-
   const text = section(readFileSync(join(root, 'packages/audit/README.md'), 'utf8'), '## Install and run') ?? '';
   const lines = fencedBlocks(text, 'sh')
     .join('\n')
@@ -365,25 +358,30 @@ export async function checkAuditCli(name, dir, ctx) {
     .split('\n')
     .map((l) => l.replace(/\s+#.*$/, '').trim())
     .filter((l) => /^([A-Z_]+=\S+ )*npx /.test(l));
-  record(`${name}: packages/audit/README.md "Install and run" has npx command lines`, lines.length > 0, text ? '' : 'no "## Install and run" section');
-  if (lines.length === 0) return;
-
   const { RedisProcess, startRedisCluster } = await import('@tidykv/testing');
+  // The smallest cluster with a replica (one master holding every slot, and its replica), started
+  // now: it takes seconds to form, which the commands before the --cluster line overlap.
+  const clusterStart = lines.some((l) => / --cluster /.test(l)) ? startRedisCluster({ masters: 1, replicasPerMaster: 1 }).catch((err) => err) : Promise.resolve(undefined);
+  const help = await run('npx', ['--no-install', 'tidykv-audit', '--help'], { cwd: dir });
+  record(`${name}: npx tidykv-audit --help (the tarball's bin) lists scan, orphans and fix`, help.code === 0 && ['scan', 'orphans', 'fix'].every((c) => help.out.includes(c)), help.code === 0 ? '' : tail(help.out));
+  // The README's other form, `npx @tidykv/audit ...`, finds the same bin by the package name.
+  const byName = await run('npx', ['--no-install', '@tidykv/audit', '--help'], { cwd: dir });
+  const same = byName.code === 0 && byName.out === help.out;
+  record(`${name}: npx @tidykv/audit --help runs the same CLI`, same, same ? '' : byName.code === 0 ? `another output:\n${tail(byName.out, 10)}` : tail(byName.out));
+
+  record(`${name}: packages/audit/README.md "Install and run" has npx command lines`, lines.length > 0, text ? '' : 'no "## Install and run" section');
   let redis;
   try {
-    redis = await startWithRetry(RedisProcess);
+    redis = lines.length > 0 ? await startWithRetry(RedisProcess) : undefined;
   } catch (err) {
     record(`${name}: a private redis-server for the audit README's lines`, false, String(err instanceof Error ? err.message : err));
+  }
+  if (!redis) {
+    const c = await clusterStart;
+    if (c && !(c instanceof Error)) await c.close();
     return;
   }
-  const needsCluster = lines.some((l) => / --cluster /.test(l));
   let cluster;
-  try {
-    // The smallest cluster with a replica: one master holding every slot, and its replica.
-    cluster = needsCluster ? await startRedisCluster({ masters: 1, replicasPerMaster: 1 }) : undefined;
-  } catch (err) {
-    record(`${name}: a private cluster for the README's --cluster line`, false, String(err instanceof Error ? err.message : err));
-  }
   const password = 'readme-ops-password';
   const admin = redis.client();
   try {
@@ -392,6 +390,11 @@ export async function checkAuditCli(name, dir, ctx) {
     await admin.set('cache:a', '1');
     await admin.set('cache:b', '2');
     for (const line of lines) {
+      if (/ --cluster /.test(line) && cluster === undefined) {
+        const c = await clusterStart;
+        if (c instanceof Error) record(`${name}: a private cluster for the README's --cluster line`, false, c.message);
+        else cluster = c;
+      }
       const cmd = line
         .replace(/--url \S+/g, `--url ${redis.url}`)
         .replace(/--cluster \S+/g, `--cluster ${cluster ? cluster.nodes.map((n) => `${n.process.host}:${n.process.port}`).join(',') : 'no-cluster:1'}`)
@@ -411,7 +414,8 @@ export async function checkAuditCli(name, dir, ctx) {
     }
   } finally {
     await redis.close();
-    await cluster?.close();
+    const c = cluster ?? (await clusterStart);
+    if (c && !(c instanceof Error)) await c.close();
   }
   console.log(`      (${name}: audit CLI lines run in ${((Date.now() - started) / 1000).toFixed(0)} s)`);
 }
