@@ -399,15 +399,21 @@ export async function checkAuditCli(name, dir, ctx) {
         .replace(/--url \S+/g, `--url ${redis.url}`)
         .replace(/--cluster \S+/g, `--cluster ${cluster ? cluster.nodes.map((n) => `${n.process.host}:${n.process.port}`).join(',') : 'no-cluster:1'}`)
         .replace(/^((?:[A-Z_]+=\S+ )*)/, (env) => env.replace(/(TIDYKV_AUDIT_PASSWORD=)\S+/, `$1${password}`));
+      const log = / --log (\S+)/.exec(cmd)?.[1];
+      for (const f of [log, / --checkpoint (\S+)/.exec(cmd)?.[1]]) if (f) rmSync(join(dir, f), { force: true });
       const r = await run('sh', ['-c', cmd], { cwd: dir, timeoutMs: 60_000 });
       const problems = [];
+      // Bad flags exit 1 too (commander's code, not the README's 2), so the exit code alone does
+      // not tell them from findings: an `error:` line fails the line whatever the code.
+      const errorLine = /^error: .*$/m.exec(r.out);
+      if (errorLine) problems.push(errorLine[0]);
       // The README's exit codes: 0 nothing found, 1 findings, 2 an error. cache:a and cache:b have
       // no TTL, so `scan` and the `fix` dry run over cache:* find them.
       const expected = / (scan|fix) /.test(cmd) ? 1 : 0;
       if (r.code !== expected) problems.push(`exit ${r.code}, not ${expected}:\n${tail(r.out, 20)}`);
       if (/ scan /.test(cmd) && !/cache:a/.test(r.out)) problems.push(`the scan report does not list cache:a:\n${tail(r.out, 20)}`);
-      const log = / --log (\S+)/.exec(cmd)?.[1];
       if (log && !existsSync(join(dir, log))) problems.push(`no ${log} written`);
+      if (/ fix /.test(cmd) && !/--apply/.test(cmd) && !/^DRY RUN/m.test(r.out)) problems.push(`no DRY RUN report:\n${tail(r.out, 10)}`);
       // `fix` without --apply is a dry run: the keys it would expire keep no TTL.
       if (/ fix /.test(cmd) && !/--apply/.test(cmd) && (await admin.ttl('cache:a')) !== -1) problems.push('the dry run gave cache:a a TTL');
       record(`${name}: audit README: ${line}`, problems.length === 0, problems.join('\n') || `ran: ${cmd}`);
