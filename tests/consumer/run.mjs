@@ -3,7 +3,9 @@
 // `nest new` does in a temporary folder outside the repository, installs the tarballs into them
 // with npm from the registry (`--prefer-offline`: a warm npm cache is used as is), and for each
 // app: builds it, runs its own e2e test through the packages against a private redis-server, and
-// starts its built output (node dist/main.js), logs in, reads /me, and stops it.
+// starts its built output (node dist/main.js), logs in, reads /me, and stops it. Then it builds
+// and runs the READMEs' quick starts, as written, in the app (quick-starts.mjs), and the audit
+// README's command lines from the installed tarball (once).
 //
 //   nest11-cjs  Nest 11, CommonJS, the `nest new` v11 tsconfig and its Jest + ts-jest e2e setup,
 //               TypeScript 5.7.3 (the template's and tidykv's minimum), `nest build`
@@ -28,6 +30,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkAuditCli, checkQuickStarts } from './quick-starts.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '../..');
@@ -263,6 +266,10 @@ async function startBuilt(name, dir) {
   }
 }
 
+const quickStartContext = { run, record, tail, stripAnsi, freePort, here, root, work };
+// The audit CLI is the same tarball in every app: its README lines run once, in the first app that
+// still has node_modules/@tidykv (not the bundled one).
+let auditCliChecked = false;
 const dirs = Object.fromEntries(apps.map((a) => [a, layOut(a)]));
 // Installs are network and disk bound: run them side by side.
 const installed = Object.fromEntries(await Promise.all(apps.map(async (a) => [a, await install(a, dirs[a])])));
@@ -275,7 +282,11 @@ for (const name of apps) {
   const build = await run('npm', ['run', 'build'], { cwd: dir, log: join(work, `${name}.build.log`) });
   record(`${name}: npm run build (${JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).scripts.build}, ${tsc.out.trim()})`, build.code === 0 && existsSync(join(dir, 'dist/main.js')), build.code === 0 ? '' : tail(build.out));
   if (build.code !== 0) continue;
+  // The READMEs' quick starts, as written, built and run in this app (quick-starts.mjs): after the
+  // app's own checks, since their build replaces dist/; the bundle's before node_modules/@tidykv goes.
+  const quickStart = () => checkQuickStarts(name, dir, { cjs: APPS[name].cjs, ctx: quickStartContext });
   if (APPS[name].bundle) {
+    await quickStart();
     // The bundle must carry tidykv whole: nothing of it may be loaded or read from node_modules.
     renameSync(join(dir, 'node_modules/@tidykv'), join(work, `${name}.node_modules-tidykv`));
     const bundle = readFileSync(join(dir, 'dist/main.js'), 'utf8');
@@ -285,6 +296,11 @@ for (const name of apps) {
     await e2e(name, dir, {});
   }
   await startBuilt(name, dir);
+  if (!APPS[name].bundle) await quickStart();
+  if (!auditCliChecked && !APPS[name].bundle) {
+    auditCliChecked = true;
+    await checkAuditCli(name, dir, quickStartContext);
+  }
 }
 
 // --- results --------------------------------------------------------------------------------
