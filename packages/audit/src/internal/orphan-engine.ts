@@ -3,7 +3,7 @@ import { encodeKeyPart, type RedisConnection } from '@tidykv/core';
 import type { IndexRule, ResolvedOrphanOptions } from '../audit.options.js';
 import { patternOf } from '../key-pattern.classifier.js';
 import type { OrphanFinding, OrphanKind } from '../orphan.finder.js';
-import { isNoScript, queueInspect, supportsReadOnlyScripts } from './inspect-script.js';
+import { inspectKeys, supportsReadOnlyScripts } from './inspect-script.js';
 import type { ScanNode } from './nodes.js';
 import type { RateLimiter } from './rate-limiter.js';
 
@@ -280,22 +280,7 @@ export class OrphanEngine {
       batched = !this.conn.isCluster && (await this.conn.run('info', () => supportsReadOnlyScripts(node.client)));
       this.scripted.set(node.id, batched);
     }
-    if (batched) {
-      const send = async (cached: boolean) => {
-        const p = node.client.pipeline();
-        queueInspect(p, keys, cached);
-        return ((await this.conn.run('inspect', () => p.exec())) ?? [])[0];
-      };
-      let [err, flat] = await send(true);
-      if (isNoScript(err)) [err, flat] = await send(false);
-      if (err) throw err;
-      const f = flat as (string | number)[];
-      return keys.map((key, i) => ({ key, type: f[2 * i] as string, pttl: f[2 * i + 1] as number }));
-    }
-    const p = node.client.pipeline();
-    for (const k of keys) p.type(k).pttl(k);
-    const r = (await this.conn.run('inspect', () => p.exec())) ?? [];
-    return keys.map((key, i) => ({ key, type: r[2 * i][1] as string, pttl: r[2 * i + 1][1] as number }));
+    return (await inspectKeys(this.conn, node, keys, { script: batched, lengths: false })).keys;
   }
 
   /** Sets that are Spring Data keyspace sets: any of 20 random members names an existing `<set>:<member>` hashes. */
