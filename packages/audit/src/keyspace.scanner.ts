@@ -247,14 +247,26 @@ function estimate(a: Acc): { bytes: number; error: number; noTtl: number } {
   return { bytes, error: Z95 * se, noTtl };
 }
 
-/** Serialises async work on one node, so the server runs at most one budget-sized call from us at a time. */
+/**
+ * Limits our calls in flight on one node to `depth`: with 2, the server always has the next call
+ * queued (it never waits for a round trip) yet never holds more than two budget-sized calls from
+ * us, so another client's command waits behind at most two of them.
+ */
 class NodeGate {
-  private tail: Promise<unknown> = Promise.resolve();
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
 
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.tail.then(fn, fn);
-    this.tail = next.catch(() => undefined);
-    return next;
+  constructor(private readonly depth: number) {}
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.depth) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active++;
+    try {
+      return await fn();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
   }
 }
 
@@ -314,7 +326,7 @@ export async function scanKeyspace(conn: RedisConnection, options: ScanOptions =
   const state = (): ScanState => ({ patterns: [...accs], vanished, folder: folder.state(), topMemory, topLength });
   const budget = new BlockBudget(o.maxBlockMs, o.count);
   const scanCounts = new Map(run.nodes.nodes.map((n) => [n.id, new ScanCountControl(o.maxBlockMs, o.count)]));
-  const gates = new Map(run.nodes.nodes.map((n) => [n.id, new NodeGate()]));
+  const gates = new Map(run.nodes.nodes.map((n) => [n.id, new NodeGate(2)]));
   // MEMORY USAGE ... SAMPLES 5 costs a few µs: this many per pipeline stays well inside the budget.
   const measureChunk = Math.max(1, Math.floor((o.maxBlockMs * 1000) / 10));
 
@@ -363,7 +375,11 @@ export async function scanKeyspace(conn: RedisConnection, options: ScanOptions =
               i += part.length;
               const r = await gate.run(() => inspectKeys(conn, node, part, { script, lengths: true }));
               if (r.serverUs !== undefined) budget.record(part.length, r.serverUs);
-              for (const k of r.keys) seen.push({ ...k, strict: patternOf(k.key) });
+              for (const k of r.keys) {
+                const s = k as Seen;
+                s.strict = patternOf(k.key);
+                seen.push(s);
+              }
             }
             // Keys that could enter the top list are measured too, once the list is full.
             const topFloor = topMemory.length >= o.topKeys ? (topMemory[topMemory.length - 1].bytes ?? 0) : Number.POSITIVE_INFINITY;

@@ -1,0 +1,14 @@
+import { Redis } from 'ioredis';
+import { RedisConnection } from '@tidykv/core';
+import { scanKeyspace } from '@tidykv/audit';
+const url = process.argv[2];
+const opts = JSON.parse(process.argv[3] ?? '{}');
+const conn = RedisConnection.create({ url, commandTimeoutMs: 30000 });
+const raw = new Redis(url);
+await raw.config('RESETSTAT');
+const t = performance.now();
+const r = await scanKeyspace(conn, opts);
+console.log(((performance.now()-t)/1000).toFixed(2), 's', r.keys, JSON.stringify(r.blocking), 'maxrss', (process.resourceUsage().maxRSS/1024).toFixed(0), 'now', JSON.stringify(Object.fromEntries(Object.entries(process.memoryUsage()).map(([k,v])=>[k,Math.round(v/1e6)]))));
+const cs = await raw.info('commandstats');
+console.log(cs.split('\n').filter(l => /scan|eval|memory|info/.test(l)).join('\n'));
+await conn.close(); raw.disconnect();
