@@ -129,6 +129,19 @@ describe('audit Lua scripts', () => {
     expect(await c.pttl('i:hash')).toBe(-1);
   });
 
+  it('inspectKeys still reports a cost when the ACL user may not run TIME (timed from outside)', async () => {
+    await c.call('ACL', 'SETUSER', 'reader', 'on', '>reader-pw', '~*', '-@all', '+@read', '+@connection', '+evalsha_ro', '+eval_ro');
+    const conn = RedisConnection.create({ url: `redis://reader:reader-pw@${server.host}:${server.port}` });
+    try {
+      const node = { id: `${server.host}:${server.port}`, client: conn.client as Redis };
+      const r = await inspectKeys(conn, node, ['i:str', 'i:missing'], { script: true, lengths: true });
+      expect(r.keys.map((k) => k.type)).toEqual(['string', 'none']);
+      expect(r.serverUs).toBeGreaterThan(0);
+    } finally {
+      await conn.close();
+    }
+  });
+
   it('maps every documented reply in one place and rejects unknown ones', () => {
     expect(scriptOutcome('removeDeadMember', 1)).toBe('done');
     expect(scriptOutcome('removeDeadMember', 0)).toBe('kept');

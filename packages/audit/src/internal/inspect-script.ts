@@ -17,7 +17,10 @@ export interface InspectedKey {
 /** The keys of one inspection call and what it cost the server. */
 export interface InspectResult {
   keys: InspectedKey[];
-  /** Microseconds the server spent in the script (its own TIME readings); undefined when pipelined. */
+  /**
+   * Microseconds the server spent in the script (its own TIME readings), or the call's round trip
+   * seen from here when the ACL user may not run TIME (an upper bound); undefined when pipelined.
+   */
   serverUs?: number;
 }
 
@@ -59,14 +62,17 @@ export async function supportsReadOnlyScripts(client: Redis): Promise<boolean> {
 export async function inspectKeys(conn: RedisConnection, node: ScanNode, keys: readonly string[], how: InspectHow): Promise<InspectResult> {
   if (keys.length === 0) return { keys: [] };
   if (how.script) {
+    const sent = performance.now();
     const flat = await conn.run('inspect', () => inspectScript.runReadOnly(node.client, { keys, lengths: how.lengths }));
+    const roundTripUs = (performance.now() - sent) * 1000;
     const stride = how.lengths ? 3 : 2;
     const out = keys.map((key, i) => {
       const k: InspectedKey = { key, type: flat[stride * i] as string, pttl: flat[stride * i + 1] as number };
       if (how.lengths) k.length = flat[stride * i + 2] as number;
       return k;
     });
-    return { keys: out, serverUs: flat[stride * keys.length] as number };
+    const timed = flat[stride * keys.length] as number;
+    return { keys: out, serverUs: timed >= 0 ? timed : roundTripUs };
   }
   const p = node.client.pipeline();
   for (const k of keys) p.type(k).pttl(k);

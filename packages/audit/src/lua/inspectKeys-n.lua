@@ -15,10 +15,16 @@
 --   length  (only with ARGV[1] = "1") STRLEN of a string, HLEN / SCARD / ZCARD / LLEN / XLEN of a
 --           collection, 0 for none and module types
 -- followed by one last entry: the microseconds the script ran (two TIME readings; TIME advances
--- inside a script).
+-- inside a script), or -1 when the ACL user may not run TIME (a `+@read` profile does not grant
+-- it); the caller then times the call from outside, an upper bound.
+local function now()
+  local t = redis.pcall('TIME')
+  if t['err'] then return nil end
+  return tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
 local withLength = ARGV[1] == '1'
 local LENGTH = { string = 'STRLEN', hash = 'HLEN', set = 'SCARD', zset = 'ZCARD', list = 'LLEN', stream = 'XLEN' }
-local t0 = redis.call('TIME')
+local t0 = now()
 local out = {}
 local j = 1
 for i = 1, #KEYS do
@@ -32,6 +38,6 @@ for i = 1, #KEYS do
     j = j + 1
   end
 end
-local t1 = redis.call('TIME')
-out[j] = (tonumber(t1[1]) - tonumber(t0[1])) * 1000000 + tonumber(t1[2]) - tonumber(t0[2])
+local t1 = now()
+out[j] = (t0 and t1) and (t1 - t0) or -1
 return out
