@@ -10,7 +10,7 @@
 //
 // Run with `npm run bench:audit` (builds dist first). Starts its own private redis-server on a
 // free port (never 6379). Env: BENCH_KEYS (default 1000000), BENCH_BIG_KEYS (10000000; 0 skips),
-// BENCH_SKIP_CLI=1 skips the redis-cli runs.
+// BENCH_ROUNDS (3; each figure is the median over the rounds), BENCH_SKIP_CLI=1 skips the redis-cli runs.
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -56,6 +56,7 @@ const { RedisProcess } = await import('@tidykv/testing');
 const KEYS = Number(process.env.BENCH_KEYS ?? 1_000_000);
 const BIG_KEYS = Number(process.env.BENCH_BIG_KEYS ?? 10_000_000);
 const SKIP_CLI = process.env.BENCH_SKIP_CLI === '1';
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 // Families with id-like names; 30% without TTL (user profiles, user.N.profile, tags).
 const SEED = `
@@ -226,23 +227,43 @@ t = performance.now();
 const truth = await groundTruth(raw);
 console.log(`ground truth in ${((performance.now() - t) / 1000).toFixed(1)} s: ${truth.keys} keys, ${truth.withoutTtl} without TTL, ${mb(truth.total)} MB; top: ${truth.top10.map(([k, b]) => `${k} ${mb(b)}MB`).join(', ')}`);
 
-// Idle probe, for the p99 anchor.
-const idle = probe(server.url);
-await new Promise((r) => setTimeout(r, 5000));
-const idlePing = await idle.stop();
-console.log(`idle PING p50 ${fmt(idlePing.p50, 3)} ms, p99 ${fmt(idlePing.p99, 3)} ms (${idlePing.n} pings)`);
-
-const scan = await measured(raw, server.url, () => scanChild(server.url));
-const rep = scan.result.report;
-console.log(`tidykv scan: ${fmt(scan.wallS)} s wall (${fmt(rep.durationMs / 1000)} s in the scan), server CPU ${fmt(scan.cpuS)} s, PING p99 ${fmt(scan.ping.p99, 3)} ms, peak RSS ${scan.result.maxRssMb.toFixed(0)} MB`);
-
-let bigkeys, memkeys;
-if (!SKIP_CLI) {
-  bigkeys = await measured(raw, server.url, () => redisCli(server, '--bigkeys'));
-  console.log(`redis-cli --bigkeys: ${fmt(bigkeys.wallS)} s, server CPU ${fmt(bigkeys.cpuS)} s, PING p99 ${fmt(bigkeys.ping.p99, 3)} ms`);
-  memkeys = await measured(raw, server.url, () => redisCli(server, '--memkeys'));
-  console.log(`redis-cli --memkeys: ${fmt(memkeys.wallS)} s, server CPU ${fmt(memkeys.cpuS)} s, PING p99 ${fmt(memkeys.ping.p99, 3)} ms`);
+// The machine is shared, so each figure is the median of ROUNDS rounds, the tools alternating
+// within each round (idle, scan, --bigkeys, --memkeys) so that a busy stretch hits them alike.
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const rounds = { idle: [], scan: [], bigkeys: [], memkeys: [] };
+let scanResult;
+for (let r = 0; r < ROUNDS; r++) {
+  const idle = probe(server.url);
+  await new Promise((res) => setTimeout(res, 3000));
+  rounds.idle.push(await idle.stop());
+  const s = await measured(raw, server.url, () => scanChild(server.url));
+  scanResult = s.result;
+  rounds.scan.push(s);
+  if (!SKIP_CLI) {
+    rounds.bigkeys.push(await measured(raw, server.url, () => redisCli(server, '--bigkeys')));
+    rounds.memkeys.push(await measured(raw, server.url, () => redisCli(server, '--memkeys')));
+  }
+  const last = (k) => rounds[k][rounds[k].length - 1];
+  console.log(
+    `round ${r + 1} (load ${os.loadavg()[0].toFixed(2)}): idle p99 ${fmt(last('idle').p99, 3)} ms; scan ${fmt(s.wallS)} s cpu ${fmt(s.cpuS)} s p99 ${fmt(s.ping.p99, 3)} ms rss ${s.result.maxRssMb.toFixed(0)} MB` +
+      (SKIP_CLI ? '' : `; bigkeys ${fmt(last('bigkeys').wallS)} s cpu ${fmt(last('bigkeys').cpuS)} s p99 ${fmt(last('bigkeys').ping.p99, 3)} ms; memkeys ${fmt(last('memkeys').wallS)} s cpu ${fmt(last('memkeys').cpuS)} s p99 ${fmt(last('memkeys').ping.p99, 3)} ms`),
+  );
 }
+const summary = (list) =>
+  list.length === 0
+    ? undefined
+    : {
+        wallS: median(list.map((m) => m.wallS)),
+        cpuS: median(list.map((m) => m.cpuS)),
+        ping: { p50: median(list.map((m) => m.ping.p50)), p99: median(list.map((m) => m.ping.p99)), max: median(list.map((m) => m.ping.max)) },
+        result: list[list.length - 1].result,
+        all: list,
+      };
+const idlePing = { p50: median(rounds.idle.map((p) => p.p50)), p99: median(rounds.idle.map((p) => p.p99)), max: median(rounds.idle.map((p) => p.max)) };
+const scan = { ...summary(rounds.scan), result: scanResult };
+const bigkeys = summary(rounds.bigkeys);
+const memkeys = summary(rounds.memkeys);
+const rep = scan.result.report;
 
 // Accuracy against the ground truth.
 const memErrPct = ((rep.memoryBytes - truth.total) / truth.total) * 100;
@@ -288,7 +309,7 @@ const rssRatio = rss10 ? ratio(rss10.rss, scan.result.maxRssMb) : NaN;
 const met = (ok) => (ok ? 'met' : '**missed**');
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 const row = (name, m, extra) =>
-  `| ${name} | ${fmt(m.wallS)} s | ${fmt(m.cpuS)} s | ${fmt(m.ping.p50, 3)} / ${fmt(m.ping.p99, 3)} / ${fmt(m.ping.max, 1)} ms | ${extra} |`;
+  `| ${name} | ${fmt(m.wallS)} s | ${fmt(m.cpuS)} s | ${fmt(m.ping.p50, 3)} / ${fmt(m.ping.p99, 3)} / ${fmt(m.ping.max, 1)} ms | ${extra}; rounds: ${m.all.map((x) => `${fmt(x.wallS)} s / ${fmt(x.cpuS)} s / p99 ${fmt(x.ping.p99, 2)} ms`).join(', ')} |`;
 
 const md = `# bench/audit results
 
@@ -311,7 +332,7 @@ The exact 10 largest: ${truth.top10.map(([k, b]) => `\`${k}\` ${mb(b)} MB`).join
 
 \`scanKeyspace(conn, {})\` (= \`tidykv-audit scan\` without flags: sample rate 0.01, keys from 8 kB measured exactly,
 max block 1 ms, top 10), in its own process. The PING probe is a separate process sending one PING per ms on its own
-connection; idle (no tool running, 5 s): p50 ${fmt(idlePing.p50, 3)} ms, p99 **${fmt(idlePing.p99, 3)} ms**.
+connection; idle (no tool running, 3 s per round): p50 ${fmt(idlePing.p50, 3)} ms, p99 **${fmt(idlePing.p99, 3)} ms** (rounds: ${rounds.idle.map((p) => fmt(p.p99, 3)).join(', ')} ms).\nEvery figure below is the median of ${ROUNDS} rounds; in each round the tools ran one after the other (idle, scan, \`--bigkeys\`, \`--memkeys\`).
 
 | tool | wall time | server CPU | PING p50 / p99 / max | notes |
 |---|---:|---:|---:|---|
