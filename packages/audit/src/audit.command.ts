@@ -188,6 +188,10 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
     .option('--memory-samples <n>', 'MEMORY USAGE SAMPLES for nested values (0 = all)', num('--memory-samples'), DEFAULT_SCAN_OPTIONS.memorySamples)
     .option('--largest <n>', 'largest keys listed per pattern', num('--largest'), DEFAULT_SCAN_OPTIONS.largestKeys)
     .option('--fold <n>', 'merge patterns with more than n variants of one literal segment', num('--fold'), DEFAULT_SCAN_OPTIONS.foldThreshold)
+    .option('--max-block <ms>', 'blocking budget: no command the scan sends should keep the server busy longer', num('--max-block'), DEFAULT_SCAN_OPTIONS.maxBlockMs)
+    .option('--measure-above <bytes>', 'always measure keys whose STRLEN / element count suggests at least this size', num('--measure-above'), DEFAULT_SCAN_OPTIONS.measureAbove)
+    .option('--top <n>', 'length of the top-keys lists (by memory, by element count)', num('--top'), DEFAULT_SCAN_OPTIONS.topKeys)
+    .option('--max-patterns <n>', 'patterns kept at most; further ones are counted under <other>', num('--max-patterns'), DEFAULT_SCAN_OPTIONS.maxPatterns)
     .action(async (f) => {
       const format = scanFormatOf(f);
       const run = runOptions(f, io, 'scan');
@@ -199,6 +203,10 @@ export function buildProgram(io: CliIo, result: { code: number }): Command {
           memorySamples: f.memorySamples,
           largestKeys: f.largest,
           foldThreshold: f.fold,
+          maxBlockMs: f.maxBlock,
+          measureAbove: f.measureAbove,
+          topKeys: f.top,
+          maxPatterns: f.maxPatterns,
         }).finally(run.stopProgress),
       );
       await output(f, io, renderScanReport(report, format));

@@ -24,6 +24,20 @@ describe('options', () => {
     expect(Object.isFrozen(DEFAULT_SCAN_OPTIONS)).toBe(true);
   });
 
+  it('validates the scan budget, measuring and bounding options at start-up', () => {
+    const o = validateScanOptions({});
+    expect([o.maxBlockMs, o.measureAbove, o.topKeys, o.maxPatterns]).toEqual([1, 8192, 10, 2000]);
+    const e = configError(() => validateScanOptions({ maxBlockMs: 0 }));
+    expect(e.option).toBe('maxBlockMs');
+    expect(e.message).toContain('received 0');
+    expect(e.message).toContain('keeps each command under 1 ms');
+    expect(configError(() => validateScanOptions({ maxBlockMs: Number.NaN })).option).toBe('maxBlockMs');
+    expect(configError(() => validateScanOptions({ measureAbove: -1 })).option).toBe('measureAbove');
+    expect(configError(() => validateScanOptions({ topKeys: 0 })).option).toBe('topKeys');
+    expect(configError(() => validateScanOptions({ maxPatterns: 1.5 })).option).toBe('maxPatterns');
+    expect(validateScanOptions({ maxBlockMs: 0.25, measureAbove: 0 })).toMatchObject({ maxBlockMs: 0.25, measureAbove: 0 });
+  });
+
   it('rejects bad values naming the option, the value and the fix', () => {
     const e = configError(() => validateScanOptions({ memorySampleRate: 2 }));
     expect(e.code).toBe('TIDYKV_CONFIG');

@@ -43,8 +43,25 @@ export interface ScanOptions extends AuditRunOptions {
   memorySamples?: number;
   /** Largest keys listed per pattern (among measured keys). Default: 5. */
   largestKeys?: number;
-  /** Patterns differing in one literal segment with more variants than this are merged into `<*>`. Default: 50. */
+  /** Patterns differing in one literal segment with more variants than this are merged into `<*>` (or the id kind every variant fits). Default: 50. */
   foldThreshold?: number;
+  /**
+   * Blocking budget in ms: no single command the scan sends should keep the server busy longer.
+   * The inspection script's batch is sized from its own measured run time (aiming at half the
+   * budget), and the SCAN COUNT is lowered when commandstats show SCAN calls above half of it.
+   * Default: 1.
+   */
+  maxBlockMs?: number;
+  /**
+   * Keys whose cheap size read (STRLEN, or the element count times a typical element size)
+   * suggests at least this many bytes are always measured with MEMORY USAGE, whatever the sample
+   * rate; so are keys that could enter the top-keys list. Default: 8192.
+   */
+  measureAbove?: number;
+  /** Length of the top-keys lists (largest keys by memory and by element count). Default: 10. */
+  topKeys?: number;
+  /** Patterns kept at most; keys of further patterns are counted under `<other>`. Default: 2000. */
+  maxPatterns?: number;
 }
 
 /** Options of {@link findOrphans}. */
@@ -81,7 +98,10 @@ export interface FixOptions extends OrphanOptions {
 type Resolved<T, K extends keyof T> = T & { [P in K]-?: Exclude<T[P], undefined> };
 
 /** {@link ScanOptions} with every default filled in. */
-export type ResolvedScanOptions = Resolved<ScanOptions, 'replicas' | 'match' | 'count' | 'inflight' | 'memorySampleRate' | 'memorySamples' | 'largestKeys' | 'foldThreshold'>;
+export type ResolvedScanOptions = Resolved<
+  ScanOptions,
+  'replicas' | 'match' | 'count' | 'inflight' | 'memorySampleRate' | 'memorySamples' | 'largestKeys' | 'foldThreshold' | 'maxBlockMs' | 'measureAbove' | 'topKeys' | 'maxPatterns'
+>;
 
 /** {@link OrphanOptions} with every default filled in. */
 export type ResolvedOrphanOptions = Resolved<
@@ -107,6 +127,10 @@ export const DEFAULT_SCAN_OPTIONS = Object.freeze({
   memorySamples: 5,
   largestKeys: 5,
   foldThreshold: 50,
+  maxBlockMs: 1,
+  measureAbove: 8192,
+  topKeys: 10,
+  maxPatterns: 2000,
 });
 
 /**
@@ -208,6 +232,15 @@ export function validateScanOptions(o: ScanOptions = {}): ResolvedScanOptions {
   }
   positiveInt('largestKeys', o.largestKeys);
   positiveInt('foldThreshold', o.foldThreshold);
+  const b = o.maxBlockMs;
+  if (b !== undefined && (typeof b !== 'number' || !Number.isFinite(b) || b < 0.05 || b > 10_000)) {
+    throw TidyKvConfigError.invalid('maxBlockMs', b, 'a number of milliseconds from 0.05 to 10000', 'The default 1 keeps each command under 1 ms; raise it only where longer pauses are acceptable.');
+  }
+  if (o.measureAbove !== undefined && (typeof o.measureAbove !== 'number' || !Number.isFinite(o.measureAbove) || o.measureAbove < 0)) {
+    throw TidyKvConfigError.invalid('measureAbove', o.measureAbove, 'a non-negative number of bytes', 'Use 0 to measure every key, 8192 for the default.');
+  }
+  positiveInt('topKeys', o.topKeys);
+  positiveInt('maxPatterns', o.maxPatterns, 'It bounds the memory the scan uses; 2000 suits most keyspaces.');
   return { ...o, ...withDefaults(o, DEFAULT_SCAN_OPTIONS) };
 }
 

@@ -191,6 +191,10 @@ describe('tidykv-audit CLI', () => {
       const widths = [...out.matchAll(/<rect class="bar[^"]*"[^>]*data-rendered-width="(\d+)"/g)].map((m) => Number(m[1]));
       expect(widths).toHaveLength(2);
       expect(widths.every((w) => w > 0)).toBe(true);
+      // Every label starts inside the chart: none is clipped on the left.
+      const xs = [...out.matchAll(/<text class="label"[^>]*data-rendered-x="(-?\d+)"/g)].map((m) => Number(m[1]));
+      expect(xs).toHaveLength(2);
+      expect(xs.every((x) => x >= 0)).toBe(true);
       expect(out).toContain('user:&lt;num&gt;:name');
       expect(out).toContain('spring:session:sessions:&lt;uuid&gt;');
     } finally {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Redis } from 'ioredis';
-import { TidyKvScriptError } from '@tidykv/core';
-import { startRedis, type RedisTestServer } from '@tidykv/testing';
-import { isNoScript, queueInspect } from '../src/internal/inspect-script.js';
+import { RedisConnection, TidyKvScriptError } from '@tidykv/core';
+import { countCommands, startRedis, type RedisTestServer } from '@tidykv/testing';
+import { inspectKeys } from '../src/internal/inspect-script.js';
 import { auditScripts, scriptOutcome } from '../src/internal/scripts.js';
 
 // One test per script: the reply, the keys it leaves and their PTTL.
@@ -86,33 +86,61 @@ describe('audit Lua scripts', () => {
     expect(pttl).toBeLessThanOrEqual(40_000);
   });
 
-  it('inspectKeys reports TYPE and PTTL of a batch read-only, also after SCRIPT FLUSH, and writes nothing', async () => {
-    await c.set('i:str', 'v', 'PX', 30_000);
-    await c.hset('i:hash', 'f', 'v');
+  it('inspectKeys reports TYPE, PTTL and length of a batch read-only and its own run time, also after SCRIPT FLUSH, and writes nothing', async () => {
+    await c.set('i:str', 'v'.repeat(7), 'PX', 30_000);
+    await c.hset('i:hash', 'f', 'v', 'g', 'w');
+    await c.rpush('i:list', 'a', 'b', 'c');
     await c.script('FLUSH');
-    const keys = ['i:str', 'i:hash', 'i:missing'];
-    let p = c.pipeline();
-    queueInspect(p, keys, true);
-    let [[err, reply]] = (await p.exec())!;
-    expect(isNoScript(err)).toBe(true);
-    p = c.pipeline();
-    queueInspect(p, keys, false);
-    [[err, reply]] = (await p.exec())!;
-    expect(err).toBeNull();
-    const flat = reply as (string | number)[];
-    expect([flat[0], flat[2], flat[3], flat[4], flat[5]]).toEqual(['string', 'hash', -1, 'none', -2]);
-    expect(flat[1]).toBeGreaterThan(20_000);
-    expect(flat[1]).toBeLessThanOrEqual(30_000);
-    // EVAL_RO cached the script: the next call goes by SHA.
-    p = c.pipeline();
-    queueInspect(p, keys, true);
-    [[err]] = (await p.exec())!;
-    expect(err).toBeNull();
+    const conn = RedisConnection.create({ url: server.url });
+    try {
+      const node = { id: `${server.host}:${server.port}`, client: conn.client as Redis };
+      const keys = ['i:str', 'i:hash', 'i:list', 'i:missing'];
+      // After SCRIPT FLUSH the EVALSHA_RO gets NOSCRIPT and the call is sent again as EVAL_RO.
+      const { result: first, counts } = await countCommands(c, () => inspectKeys(conn, node, keys, { script: true, lengths: true }));
+      expect(counts.evalsha_ro).toBe(1);
+      expect(counts.eval_ro).toBe(1);
+      expect(counts['script|load'] ?? 0).toBe(0);
+      expect(first.keys.map((k) => [k.type, k.length])).toEqual([
+        ['string', 7],
+        ['hash', 2],
+        ['list', 3],
+        ['none', 0],
+      ]);
+      expect(first.keys.map((k) => k.pttl).slice(1)).toEqual([-1, -1, -2]);
+      expect(first.keys[0].pttl).toBeGreaterThan(20_000);
+      expect(first.keys[0].pttl).toBeLessThanOrEqual(30_000);
+      expect(first.serverUs).toBeGreaterThanOrEqual(0);
+      // EVAL_RO cached the script: the next call goes by SHA alone; without lengths the reply is shorter.
+      const { result: second, counts: again } = await countCommands(c, () => inspectKeys(conn, node, keys, { script: true, lengths: false }));
+      expect(again.eval_ro ?? 0).toBe(0);
+      expect(second.keys.map((k) => [k.type, k.pttl, k.length])).toEqual([
+        ['string', second.keys[0].pttl, undefined],
+        ['hash', -1, undefined],
+        ['list', -1, undefined],
+        ['none', -2, undefined],
+      ]);
+      // The pipelined path (Cluster, Redis < 7) gives the same answers.
+      const piped = await inspectKeys(conn, node, keys, { script: false, lengths: true });
+      expect(piped.keys.map((k) => [k.type, k.length])).toEqual(first.keys.map((k) => [k.type, k.length]));
+      expect(piped.serverUs).toBeUndefined();
+    } finally {
+      await conn.close();
+    }
     expect(await c.exists('i:missing')).toBe(0);
     expect(await c.pttl('i:hash')).toBe(-1);
-    const pttl = await c.pttl('i:str');
-    expect(pttl).toBeGreaterThan(20_000);
-    expect(pttl).toBeLessThanOrEqual(30_000);
+  });
+
+  it('inspectKeys still reports a cost when the ACL user may not run TIME (timed from outside)', async () => {
+    await c.call('ACL', 'SETUSER', 'reader', 'on', '>reader-pw', '~*', '-@all', '+@read', '+@connection', '+evalsha_ro', '+eval_ro');
+    const conn = RedisConnection.create({ url: `redis://reader:reader-pw@${server.host}:${server.port}` });
+    try {
+      const node = { id: `${server.host}:${server.port}`, client: conn.client as Redis };
+      const r = await inspectKeys(conn, node, ['i:str', 'i:missing'], { script: true, lengths: true });
+      expect(r.keys.map((k) => k.type)).toEqual(['string', 'none']);
+      expect(r.serverUs).toBeGreaterThan(0);
+    } finally {
+      await conn.close();
+    }
   });
 
   it('maps every documented reply in one place and rejects unknown ones', () => {

@@ -82,9 +82,15 @@ describe('scanKeyspace on a standalone server', () => {
     // Sessions are all alike, so the extrapolation lands within a few percent of the exact figure.
     const e = exact.patterns.find((x) => x.pattern === 'sess:{<uuid>}')!;
     expect(Math.abs(s.memoryBytes - e.memoryBytes) / e.memoryBytes).toBeLessThan(0.05);
+    // At rate 0 only the keys that may be big are measured, plus two keys of each pattern (one
+    // where a pattern has one key), so no pattern reports 0 B.
     const none = await scanKeyspace(conn, { memorySampleRate: 0 });
-    expect(none.memoryBytes).toBe(0);
     expect(none.keys).toBe(TOTAL);
+    for (const p of none.patterns) {
+      expect(p.memorySampledKeys).toBeGreaterThanOrEqual(Math.min(2, p.keys));
+      expect(p.memoryBytes).toBeGreaterThan(0);
+    }
+    expect(none.patterns.find((x) => x.pattern === 'user:<num>:profile')!.memoryExactKeys).toBe(1);
   });
 
   it('honours MATCH, the TYPE filter and the COUNT hint', async () => {
@@ -221,13 +227,26 @@ describe('scanKeyspace on a standalone server', () => {
     const table = renderScanReport(r, 'table');
     expect(table).toContain('user:<num>:profile');
     expect(table).toContain(`Scanned ${TOTAL} keys`);
-    expect(JSON.parse(renderScanReport(r, 'json')).keys).toBe(TOTAL);
-    const csv = renderScanReport(r, 'csv').trim().split('\n');
+    expect((JSON.parse(renderScanReport(r, 'json')) as ScanReport).keys).toBe(TOTAL);
+    // Two CSV tables, split by an empty line: patterns, then the top keys.
+    const [patternsCsv, topCsv] = renderScanReport(r, 'csv').split('\n\n');
+    const csv = patternsCsv.trim().split('\n');
     expect(csv[0]).toMatch(/^pattern,keys,keys_without_ttl,types,memory_bytes/);
     expect(csv).toHaveLength(1 + r.patterns.length);
+    const top = topCsv.trim().split('\n');
+    expect(top[0]).toBe('rank,by,key,type,pttl_ms,pattern,memory_bytes,length,node');
+    expect(top).toHaveLength(1 + r.topKeys.byMemory.length + r.topKeys.byLength.length);
+    // A PTTL of -1 is a number, written as such (no formula guard).
+    expect(top[1]).toMatch(/^1,memory,user:999:profile,string,-1,user:<num>:profile,\d+,10000,/);
     const html = renderScanReport(r, 'html');
     expect(html).toContain('<svg id="memory-chart"');
     expect(html).not.toMatch(/(src|href)="https?:/);
     expect(html.match(/<rect class="bar/g)).toHaveLength(r.patterns.length);
+    // The top-keys table sits next to the chart.
+    expect(html).toMatch(/<svg id="memory-chart"[\s\S]*<table id="top-keys">[\s\S]*user:999:profile[\s\S]*<table id="patterns">/);
+    // Bars show the share of memory without TTL: all of user:<num>:profile, none of the sessions.
+    expect(html).toMatch(/data-pattern="user:&lt;num&gt;:profile"[^>]*data-no-ttl-share="1"/);
+    expect(html).toMatch(/data-pattern="sess:\{&lt;uuid&gt;\}"[^>]*data-no-ttl-share="0"/);
+    expect(table).toContain('Largest keys by memory:');
   });
 });

@@ -267,6 +267,6 @@ export function merge(...all: Seeded[]): Seeded {
 
 /** Commands every read-only run may send (INFO commandstats names, lower-cased). */
 export const READ_ONLY_COMMANDS = new Set([
-  'scan', 'type', 'pttl', 'memory|usage', 'exists', 'sscan', 'zscan', 'hscan', 'scard', 'zcard', 'hlen', 'hexists',
-  'srandmember', 'time', 'dbsize', 'info', 'evalsha_ro', 'eval_ro', 'ping', 'readonly', 'cluster|slots', 'cluster|shards', 'cluster|nodes', 'client|setname', 'client|setinfo', 'select', 'hello', 'command', 'command|docs', 'command|info', 'auth',
+  'scan', 'type', 'pttl', 'strlen', 'llen', 'xlen', 'memory|usage', 'time', 'exists', 'sscan', 'zscan', 'hscan', 'scard', 'zcard', 'hlen', 'hexists',
+  'srandmember', 'dbsize', 'info', 'evalsha_ro', 'eval_ro', 'ping', 'readonly', 'cluster|slots', 'cluster|shards', 'cluster|nodes', 'client|setname', 'client|setinfo', 'select', 'hello', 'command', 'command|docs', 'command|info', 'auth',
 ]);

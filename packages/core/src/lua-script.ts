@@ -79,18 +79,20 @@ export class TidyKvScript<Input, Reply = unknown> {
   }
 
   /**
-   * Runs the script with EVALSHA_RO, which replicas and read-only ACL users accept, loading it
-   * with SCRIPT LOAD when the server does not know it (NOSCRIPT). Only for scripts that write nothing.
+   * Runs the script with EVALSHA_RO, which replicas and read-only ACL users accept. When the
+   * server does not know it (NOSCRIPT: a restart, SCRIPT FLUSH, a new replica) the call is sent
+   * once more as EVAL_RO with the source, which also caches the script. Not SCRIPT LOAD: that is
+   * an `@scripting` command a read-only ACL user (`+@read +evalsha_ro +eval_ro`) may not run.
+   * Only for scripts that write nothing.
    */
   async runReadOnly(client: Redis, input: Input): Promise<Reply> {
     const { keys, args } = this.call(input);
-    const argv = [this.source.sha1, keys.length, ...keys, ...args];
+    const rest = [keys.length, ...keys, ...args];
     try {
-      return (await client.call('EVALSHA_RO', ...argv)) as Reply;
+      return (await client.call('EVALSHA_RO', this.source.sha1, ...rest)) as Reply;
     } catch (err) {
       if (!(err instanceof Error) || !err.message.includes('NOSCRIPT')) throw err;
-      await client.call('SCRIPT', 'LOAD', this.source.lua);
-      return (await client.call('EVALSHA_RO', ...argv)) as Reply;
+      return (await client.call('EVAL_RO', this.source.lua, ...rest)) as Reply;
     }
   }
 }

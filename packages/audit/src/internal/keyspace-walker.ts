@@ -9,6 +9,8 @@ export interface WalkSettings {
   /** SCAN ... TYPE filter, or undefined for every type. */
   type?: string;
   count: number;
+  /** SCAN COUNT for the next call on `node`, when it changes during the walk (blocking budget); default `count`. */
+  scanCount?(node: ScanNode): number;
   /** Batches in flight per node, so that SCAN round trips overlap with the batch pipelines. */
   inflight: number;
   limiter: RateLimiter;
@@ -77,6 +79,7 @@ export async function walkKeyspace<R>(
         state.done = p.next === '0';
         await handler.committed(node);
       };
+      let error: { err: unknown } | undefined;
       try {
         let cursor = state.cursor;
         for (;;) {
@@ -84,7 +87,7 @@ export async function walkKeyspace<R>(
             interrupted = true;
             break;
           }
-          const args: (string | number)[] = [cursor, 'MATCH', settings.match, 'COUNT', settings.count];
+          const args: (string | number)[] = [cursor, 'MATCH', settings.match, 'COUNT', settings.scanCount?.(node) ?? settings.count];
           if (settings.type) args.push('TYPE', settings.type);
           const [next, keys] = (await settings.guard('scan', () => node.client.call('SCAN', ...args))) as [string, string[]];
           const size = settings.limiter.chunkSize;
@@ -105,18 +108,18 @@ export async function walkKeyspace<R>(
           cursor = next;
           if (next === '0') break;
         }
-      } finally {
-        // Finish what was started (a stop waits for the current batch); after an error, only wait.
-        let first: unknown;
-        while (pending.length > 0) {
-          try {
-            await settle();
-          } catch (err) {
-            first ??= err;
-          }
-        }
-        if (first !== undefined) throw first;
+      } catch (err) {
+        error = { err };
       }
+      // Finish what was started (a stop waits for the current batch); after an error, only wait.
+      while (pending.length > 0) {
+        try {
+          await settle();
+        } catch (err) {
+          error ??= { err };
+        }
+      }
+      if (error) throw error.err instanceof Error ? error.err : new Error(String(error.err));
     }),
   );
   // Pacing books time before each chunk; waiting out the last booking makes "at most `rate` keys

@@ -2,7 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { RedisConnection } from '@tidykv/core';
 import type { ResolvedOrphanOptions } from '../audit.options.js';
 import type { OrphanFinding } from '../orphan-finding.model.js';
-import { isNoScript, queueInspect, supportsReadOnlyScripts } from './inspect-script.js';
+import { inspectKeys, supportsReadOnlyScripts } from './inspect-script.js';
 import { IndexRuleLayout } from './layouts/index-rule.layout.js';
 import type { Classified, Container, DeadMember, InspectedKey, OrphanKey } from './layouts/layout.js';
 import { classifySpringData, keyspaceOfHelperKey } from './layouts/spring-data.layout.js';
@@ -151,22 +151,7 @@ export class OrphanEngine {
       batched = !this.conn.isCluster && (await this.conn.run('info', () => supportsReadOnlyScripts(node.client)));
       this.scripted.set(node.id, batched);
     }
-    if (batched) {
-      const send = async (cached: boolean) => {
-        const p = node.client.pipeline();
-        queueInspect(p, keys, cached);
-        return ((await this.conn.run('inspect', () => p.exec())) ?? [])[0];
-      };
-      let [err, flat] = await send(true);
-      if (isNoScript(err)) [err, flat] = await send(false);
-      if (err) throw err;
-      const f = flat as (string | number)[];
-      return keys.map((key, i) => ({ key, type: f[2 * i] as string, pttl: f[2 * i + 1] as number }));
-    }
-    const p = node.client.pipeline();
-    for (const k of keys) p.type(k).pttl(k);
-    const r = await pipelineValues(this.conn, 'inspect', p);
-    return keys.map((key, i) => ({ key, type: r[2 * i] as string, pttl: r[2 * i + 1] as number }));
+    return (await inspectKeys(this.conn, node, keys, { script: batched, lengths: false })).keys;
   }
 
   /**

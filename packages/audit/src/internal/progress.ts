@@ -14,7 +14,7 @@ export interface ProgressDisplay {
 export function createProgress(stream: NodeJS.WritableStream & { isTTY?: boolean }, label: string): ProgressDisplay {
   if (!stream.isTTY) return { update() {}, stop() {} };
   const bar = new cliProgress.SingleBar(
-    { stream: stream as NodeJS.WriteStream, format: `${label} [{bar}] {percentage}% | {value}/{total} keys | ETA {eta_formatted}`, hideCursor: true, clearOnComplete: true, etaBuffer: 50 },
+    { stream, format: `${label} [{bar}] {percentage}% | {value}/{total} keys | ETA {eta_formatted}`, hideCursor: true, clearOnComplete: true, etaBuffer: 50 },
     cliProgress.Presets.shades_classic,
   );
   let started = false;

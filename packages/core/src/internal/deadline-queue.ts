@@ -20,6 +20,16 @@ export class DeadlineQueue {
 
   /** Registers an operation issued now; `expire` runs once its deadline passes, unless it is `done` by then. */
   add(expire: () => void): DeadlineEntry {
+    // Drop the settled entries at the head now rather than when the timer fires: operations mostly
+    // settle in the order they were issued, so the queue then holds about the operations in flight.
+    // Otherwise it would hold every operation of the last timeoutMs, each with its closure (and
+    // whatever that captures, such as a batch of keys): memory growing with throughput.
+    const q = this.queue;
+    while (this.head < q.length && q[this.head].done) this.head++;
+    if (this.head > 1024 && this.head * 2 > q.length) {
+      this.queue = q.slice(this.head);
+      this.head = 0;
+    }
     const entry: DeadlineEntry = { at: performance.now() + this.timeoutMs, done: false, expire };
     this.queue.push(entry);
     if (this.timer === undefined) this.arm(this.timeoutMs);
