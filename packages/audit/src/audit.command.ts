@@ -46,7 +46,11 @@ function collect(v: string, prev: string[]): string[] {
 
 /** A command with the connection flags and the run flags every command shares. */
 function runCommand(name: string) {
+  // Commands built on their own and added with addCommand do not inherit the program's
+  // exitOverride: without their own, a bad flag made commander exit the process with 1 instead of
+  // runCli returning 2 (bad flags), as the README documents.
   return new Command(name)
+    .exitOverride()
     .option('--url <url>', 'redis://[user:password@]host:port[/db] (rediss:// for TLS)')
     .option('--host <host>', 'server host (with --port)')
     .option('--port <port>', 'server port')
