@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomInt } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { RedisConnection } from '@tidykv/core';
 import { startRedis, type RedisTestServer } from '@tidykv/testing';
 import { findOrphans, fixLeaks, renderFixReport, renderOrphanReport } from '../src/index.js';
+import { openAuditServer, type AuditServer } from './audit-server.helper.js';
 import { send, type Cmd } from './seed.helper.js';
 
 /**
@@ -118,22 +117,16 @@ describe('orphans: findings ranked over the whole run', () => {
 });
 
 describe('fix --apply: memory freed', () => {
-  let server: RedisTestServer;
   let client: Redis;
   let conn: RedisConnection;
   let dir: string;
+  let audit: AuditServer | undefined;
 
   beforeAll(async () => {
-    server = await startRedis({ own: true });
-    client = server.client();
-    conn = RedisConnection.create({ url: server.url });
-    dir = mkdtempSync(join(tmpdir(), 'tidykv-audit-freed-'));
+    audit = await openAuditServer('freed');
+    ({ client, conn, dir } = audit);
   });
-  afterAll(async () => {
-    await conn.close();
-    await server.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => audit?.close());
 
   it('says how much it freed: exactly the MEMORY USAGE of the keys it unlinked, and an estimate for members', async () => {
     const cmds: Cmd[] = [];

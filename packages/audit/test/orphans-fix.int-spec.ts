@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { RedisConnection } from '@tidykv/core';
 import { countCommands, startRedis, type RedisTestServer } from '@tidykv/testing';
 import { findOrphans, fixLeaks, renderFixReport, renderOrphanReport, type ChangeLogEntry, type OrphanReport } from '../src/index.js';
+import { openAuditServer, type AuditServer } from './audit-server.helper.js';
 import { READ_ONLY_COMMANDS, diffSnapshots, merge, send, snapshot, springData, springSession, tidykv, type Cmd, type Seeded } from './seed.helper.js';
 
 function ordersKeyspace(): Seeded {
@@ -46,15 +46,15 @@ function deadTotal(s: Seeded): number {
 // The seed is large (about 40,000 keys): under a loaded machine (2 cores shared with other
 // suites) a full fix pass took over 30 s, against 3.5 s alone, so the heavy tests get 2 minutes.
 describe('orphans and fix on a standalone server', () => {
-  let server: RedisTestServer;
   let client: Redis;
   let conn: RedisConnection;
   let dir: string;
   let seed: Seeded;
+  let audit: AuditServer | undefined;
 
   beforeAll(async () => {
-    server = await startRedis({ own: true });
-    client = server.client();
+    audit = await openAuditServer('fix');
+    ({ client, conn, dir } = audit);
     seed = merge(
       springSession(10_000, 1000, 200, 30),
       springData('persons', 5000, 4000, { deadIndexed: 400, deadIdx: 300, deadPhantoms: 100 }),
@@ -63,14 +63,8 @@ describe('orphans and fix on a standalone server', () => {
       noise(),
     );
     await send(client, seed.cmds);
-    conn = RedisConnection.create({ url: server.url });
-    dir = mkdtempSync(join(tmpdir(), 'tidykv-audit-fix-'));
   }, 60_000);
-  afterAll(async () => {
-    await conn.close();
-    await server.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => audit?.close());
 
   it('finds every seeded leak with exact counts, sending read-only commands only', async () => {
     const { result: r, counts } = await countCommands(client, () => findOrphans(conn));
@@ -184,22 +178,16 @@ describe('--rate on orphans', () => {
 });
 
 describe('an interrupted fix resumed from its checkpoint', () => {
-  let server: RedisTestServer;
   let client: Redis;
   let conn: RedisConnection;
   let dir: string;
+  let audit: AuditServer | undefined;
 
   beforeAll(async () => {
-    server = await startRedis({ own: true });
-    client = server.client();
-    conn = RedisConnection.create({ url: server.url });
-    dir = mkdtempSync(join(tmpdir(), 'tidykv-audit-resume-'));
+    audit = await openAuditServer('resume');
+    ({ client, conn, dir } = audit);
   });
-  afterAll(async () => {
-    await conn.close();
-    await server.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => audit?.close());
 
   it('finishes the job, touching exactly the leaked keys and members', async () => {
     const seed = merge(springData('people', 2000, 1500, { deadIdx: 100 }), springSession(500, 200, 40, 0));

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { RedisConnection } from '@tidykv/core';
 import { RedisProcess, countCommands, eventually, startRedis, type RedisTestServer } from '@tidykv/testing';
 import { TidyKvAuditError, renderScanReport, scanKeyspace, type ScanReport } from '../src/index.js';
+import { openAuditServer, type AuditServer } from './audit-server.helper.js';
 import { READ_ONLY_COMMANDS, send, type Cmd } from './seed.helper.js';
 
 const UUIDS = Array.from({ length: 200 }, (_, i) => `9b2f5c1e-3d4a-4b6c-8d7e-${String(i).padStart(12, '0')}`);
@@ -31,19 +31,14 @@ describe('scanKeyspace on a standalone server', () => {
   let client: Redis;
   let conn: RedisConnection;
   let dir: string;
+  let audit: AuditServer | undefined;
 
   beforeAll(async () => {
-    server = await startRedis({ own: true });
-    client = server.client();
+    audit = await openAuditServer('scan');
+    ({ server, client, conn, dir } = audit);
     await send(client, dataset());
-    conn = RedisConnection.create({ url: server.url });
-    dir = mkdtempSync(join(tmpdir(), 'tidykv-audit-scan-'));
   });
-  afterAll(async () => {
-    await conn.close();
-    await server.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => audit?.close());
 
   it('groups keys by pattern with exact counts, TTL-less keys, types and TTL distribution', async () => {
     const r = await scanKeyspace(conn, { memorySampleRate: 1 });
