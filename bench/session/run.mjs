@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { RedisProcess } from '@tidykv/testing';
+import { saveSessionDelta } from '../../packages/session/dist/lua/scripts.generated.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const DURATION = Number(process.env.BENCH_SECONDS ?? 6);
@@ -249,15 +250,79 @@ for (const kind of ['tidykv-principal', 'tidykv-near-cache', 'tidykv-no-als']) {
   console.log(kind, JSON.stringify(variants[kind]));
 }
 const scale = { 'tidykv-near-cache': [], 'tidykv-near-cache-bcast': [] };
-const scaleWrites = { 'tidykv-near-cache': [], 'tidykv-near-cache-bcast': [] };
-for (const kind of Object.keys(scale)) {
+// The control ('tidykv', no near-cache, no tracking at all) runs the same N processes: whatever of the
+// growth with N it shows too comes from N Node processes sharing the machine's cores with Redis
+// (preempted commands, more sockets per event loop turn), not from invalidation.
+const scaleWrites = { 'tidykv-near-cache': [], 'tidykv-near-cache-bcast': [], tidykv: [] };
+for (const kind of Object.keys(scaleWrites)) {
   for (const n of SCALE_INSTANCES) {
-    scale[kind].push(await nearCacheScale(kind, n, 'read-write'));
-    console.log(kind, 'read-write', JSON.stringify(scale[kind].at(-1)));
+    if (scale[kind]) {
+      scale[kind].push(await nearCacheScale(kind, n, 'read-write'));
+      console.log(kind, 'read-write', JSON.stringify(scale[kind].at(-1)));
+    }
     scaleWrites[kind].push(await nearCacheScale(kind, n, 'write'));
     console.log(kind, 'write', JSON.stringify(scaleWrites[kind].at(-1)));
   }
 }
+// ---------------------------------------------------------------- the floor of one script call
+// redis-benchmark (20 clients, nothing else running on the server) against the same private Redis:
+// what one command costs the server when no app shares the cores. Shows what a design that keeps
+// the no-resurrection guarantee in one round trip (one script call) can reach at best.
+async function commandFloor() {
+  const bin = ['redis-benchmark', '/usr/bin/redis-benchmark'].find((b) => {
+    try {
+      execFileSync(b, ['--version'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (!bin) return undefined;
+  const { port } = new URL(redis.url);
+  await probe.flushall();
+  await probe.hset('tkv:s:{floor}x', '#c', '1733000000000', '#a', '0', 'userId', 'u1', 'visits', '1');
+  await probe.set('sess:floor', JSON.stringify({ cookie: { originalMaxAge: 1800000, expires: new Date().toISOString(), httpOnly: true, path: '/' }, userId: 'u1', visits: 1 }));
+  const delta = await probe.script('LOAD', saveSessionDelta.lua);
+  const one = await probe.script('LOAD', 'return 1');
+  const hsetOnly = await probe.script('LOAD', "return redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])");
+  let fcall = true;
+  try {
+    await probe.call('FUNCTION', 'LOAD', 'REPLACE', "#!lua name=tidykvbench\nredis.register_function('hsetonly', function(k, a) return redis.call('HSET', k[1], a[1], a[2]) end)");
+  } catch {
+    fcall = false;
+  }
+  const value = (await probe.get('sess:floor')) ?? '';
+  const cases = [
+    ['GET (anchor read)', ['GET', 'sess:floor'], 'get'],
+    ['SET EX (anchor write)', ['SET', 'sess:floor', value, 'EX', '1800'], 'set'],
+    ['HGETALL (tidykv load)', ['HGETALL', 'tkv:s:{floor}x'], 'hgetall'],
+    ['EVALSHA saveSessionDelta, 1 attribute (tidykv common write)', ['EVALSHA', delta, '1', 'tkv:s:{floor}x', '1733000000000', '1', '0', 'visits', '2'], 'evalsha'],
+    ['EVALSHA `return 1` (a script that does nothing)', ['EVALSHA', one, '0'], 'evalsha'],
+    ['EVALSHA one HSET', ['EVALSHA', hsetOnly, '1', 'tkv:s:{floor}x', 'visits', '2'], 'evalsha'],
+    ...(fcall ? [['FCALL one HSET (Redis Functions)', ['FCALL', 'hsetonly', '1', 'tkv:s:{floor}x', 'visits', '2'], 'fcall']] : []),
+  ];
+  const out = [];
+  for (const [label, args, cmd] of cases) {
+    await probe.config('RESETSTAT');
+    const cpuNow = async () => {
+      const t = await probe.info('cpu');
+      return Number(/used_cpu_user:([\d.]+)/.exec(t)[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(t)[1]);
+    };
+    const cpu0 = await cpuNow();
+    execFileSync(bin, ['-p', port, '-c', '20', '-n', '200000', '-q', ...args], { stdio: 'ignore' });
+    const stats = await probe.info('commandstats');
+    const cpu1 = await cpuNow();
+    const m = new RegExp(`cmdstat_${cmd}:calls=(\\d+),usec=(\\d+)`).exec(stats);
+    const nested = [...stats.matchAll(/cmdstat_(\w+):calls=(\d+),usec=(\d+)/g)].filter(([, c]) => c !== cmd && c !== 'config' && c !== 'info').map(([, c, calls]) => `${c} ${(Number(calls) / Number(m[1])).toFixed(2)}`);
+    out.push({ label, usecPerCall: Number(m[2]) / Number(m[1]), cpuUsPerCall: ((cpu1 - cpu0) * 1e6) / Number(m[1]), nested: nested.join(', ') });
+  }
+  if (fcall) await probe.call('FUNCTION', 'DELETE', 'tidykvbench');
+  await probe.flushall();
+  return out;
+}
+const floor = await commandFloor();
+console.log('floor', JSON.stringify(floor));
+
 const mem = {
   tidykv: await memory('tidykv', /^tkv:s:/),
   tidykvPrincipal: await memory('tidykv-principal', /^tkv:s:/),
@@ -295,9 +360,10 @@ const serverRow = (label, s, anchor) =>
   `| ${label} | ${f(s.roundTrips, 2)} | ${f(s.server.calls, 2)} | ${f(s.server.usec, 2)} | ${anchor ? x(s.server.usec, anchor.server.usec) : '1.00x'} | ${f(serverTime(s), 2)} | ${anchor ? x(serverTime(s), serverTime(anchor)) : '1.00x'} | ${f(s.server.cpuUs, 1)} | ${anchor ? x(s.server.cpuUs, anchor.server.cpuUs) : '1.00x'} | ${byCmd(s.server)} |`;
 const rpsRow = (label, t, i) => `| ${label} | ${f(t.rps)} | ${f(i.rps)} | **${x(t.rps, i.rps)}** | ${f(t.p99, 1)} | ${f(i.p99, 1)} | ${(t.p99 / i.p99).toFixed(2)} |`;
 const variantRow = (label, v) => `| ${label} | ${f(v.read.rps)} | ${x(v.read.rps, I.read.rps)} | ${f(v.read.p99, 1)} | ${f(v.write.rps)} | ${x(v.write.rps, I.write.rps)} | ${f(v.write.p99, 1)} |`;
+const SCALE_LABEL = { 'tidykv-near-cache': 'default-mode tracking (tidykv)', 'tidykv-near-cache-bcast': 'broadcast tracking (previous design)', tidykv: 'no near-cache, no tracking (control)' };
 const scaleRows = (kind, table = scale) =>
   table[kind]
-    .map((r) => `| ${kind === 'tidykv-near-cache' ? 'default-mode tracking (tidykv)' : 'broadcast tracking (previous design)'} | ${r.instances} | ${r.requests} | ${f(r.calls, 2)} | ${f(r.usec, 2)} | ${f(r.cpuUs, 1)} | ${f(r.netOutBytes, 0)} |`)
+    .map((r) => `| ${SCALE_LABEL[kind]} | ${r.instances} | ${r.requests} | ${f(r.calls, 2)} | ${f(r.usec, 2)} | ${f(r.cpuUs, 1)} | ${f(r.netOutBytes, 0)} |`)
     .join('\n');
 const spread = (kind, key, table = scale) => {
   const v = table[kind].map((r) => r[key]);
@@ -373,9 +439,25 @@ Writes only (every instance sends POST /me/visits of random sessions; each reque
 |---|---:|---:|---:|---:|---:|---:|
 ${scaleRows('tidykv-near-cache', scaleWrites)}
 ${scaleRows('tidykv-near-cache-bcast', scaleWrites)}
+${scaleRows('tidykv', scaleWrites)}
 
-8 vs 1 instance, default mode: commandstats calls ${spread('tidykv-near-cache', 'calls', scaleWrites)}, usec ${spread('tidykv-near-cache', 'usec', scaleWrites)}, Redis CPU ${spread('tidykv-near-cache', 'cpuUs', scaleWrites)}, bytes sent ${spread('tidykv-near-cache', 'netOutBytes', scaleWrites)}; broadcast: Redis CPU ${spread('tidykv-near-cache-bcast', 'cpuUs', scaleWrites)}, bytes sent ${spread('tidykv-near-cache-bcast', 'netOutBytes', scaleWrites)}.
+8 vs 1 instance, default mode: commandstats calls ${spread('tidykv-near-cache', 'calls', scaleWrites)}, usec ${spread('tidykv-near-cache', 'usec', scaleWrites)}, Redis CPU ${spread('tidykv-near-cache', 'cpuUs', scaleWrites)}, bytes sent ${spread('tidykv-near-cache', 'netOutBytes', scaleWrites)}; broadcast: Redis CPU ${spread('tidykv-near-cache-bcast', 'cpuUs', scaleWrites)}, bytes sent ${spread('tidykv-near-cache-bcast', 'netOutBytes', scaleWrites)}; control without any tracking: usec ${spread('tidykv', 'usec', scaleWrites)}, Redis CPU ${spread('tidykv', 'cpuUs', scaleWrites)}, bytes sent ${spread('tidykv', 'netOutBytes', scaleWrites)}.
+Default mode against the control at 8 instances: Redis CPU ${x(scaleWrites['tidykv-near-cache'].at(-1).cpuUs, scaleWrites.tidykv.at(-1).cpuUs)}, usec ${x(scaleWrites['tidykv-near-cache'].at(-1).usec, scaleWrites.tidykv.at(-1).usec)}, bytes sent ${x(scaleWrites['tidykv-near-cache'].at(-1).netOutBytes, scaleWrites.tidykv.at(-1).netOutBytes)} (at 1 instance: CPU ${x(scaleWrites['tidykv-near-cache'][0].cpuUs, scaleWrites.tidykv[0].cpuUs)}).
 (The broadcast rows add, to the same app, the tracking the previous design did per instance: \`CLIENT TRACKING on BCAST PREFIX tkv:s:\`.)
+
+## The floor: one command alone, with no app on the machine
+
+\`redis-benchmark -c 20 -n 200000\` against the same private Redis after the app runs (nothing else on the server), per call:
+commandstats usec of the command itself (a script's includes its nested calls) and Redis CPU (includes network I/O).
+
+${floor ? `| command | usec per call | Redis CPU µs per call | nested calls |
+|---|---:|---:|---|
+${floor.map((r) => `| ${r.label} | ${r.usecPerCall.toFixed(2)} | ${r.cpuUsPerCall.toFixed(2)} | ${r.nested || '-'} |`).join('\n')}
+
+Anchor write (GET + SET) ${(floor[0].usecPerCall + floor[1].usecPerCall).toFixed(2)} µs against tidykv's common write (HGETALL + saveSessionDelta)
+${(floor[2].usecPerCall + floor[3].usecPerCall).toFixed(2)} µs: ${x(floor[2].usecPerCall + floor[3].usecPerCall, floor[0].usecPerCall + floor[1].usecPerCall)}. A script that does nothing costs
+${x(floor[4].usecPerCall, floor[0].usecPerCall)} a GET, and a script doing one HSET ${x(floor[5].usecPerCall, floor[0].usecPerCall + floor[1].usecPerCall)} the anchor's whole write: with the
+guarantee kept in one atomic round trip (a script), the write cannot come within 2x of the anchor's command time on this server.` : 'redis-benchmark was not found: section skipped.'}
 
 ## Memory per session
 
@@ -390,7 +472,7 @@ Redis memory per session holding a userId and a visits counter (MEMORY USAGE sum
 The machine is shared (2 cores for the app, autocannon and Redis), so absolute figures move between runs; every ratio is
 against the anchor measured in the same run.
 
-Raw: \`${JSON.stringify({ rounds, variants, scale, scaleWrites })}\`
+Raw: \`${JSON.stringify({ rounds, variants, scale, scaleWrites, floor })}\`
 `;
 writeFileSync(new URL('RESULTS.md', import.meta.url), md);
 console.log(md);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Redis } from 'ioredis';
 import { RedisConnection, TidyKvScriptError } from '@tidykv/core';
 import { countCommands, startRedis, type RedisTestServer } from '@tidykv/testing';
-import { inspectKeys } from '../src/internal/inspect-script.js';
+import { inspectKeys, scanInspectStep } from '../src/internal/inspect-script.js';
 import { auditScripts, scriptOutcome } from '../src/internal/scripts.js';
 
 // One test per script: the reply, the keys it leaves and their PTTL.
@@ -138,6 +138,90 @@ describe('audit Lua scripts', () => {
       const r = await inspectKeys(conn, node, ['i:str', 'i:missing'], { script: true, lengths: true });
       expect(r.keys.map((k) => k.type)).toEqual(['string', 'none']);
       expect(r.serverUs).toBeGreaterThan(0);
+    } finally {
+      await conn.close();
+    }
+  });
+
+  it('scanInspect walks the keyspace in self-timed steps: each step one SCAN and the reads of its keys, read-only', async () => {
+    const seeded = new Map<string, [string, number, boolean]>();
+    for (let i = 0; i < 40; i++) {
+      const k = `w:${i}`;
+      if (i % 4 === 0) {
+        await c.hset(k, 'a', '1', 'b', '2', 'c', '3');
+        seeded.set(k, ['hash', 3, false]);
+      } else if (i % 4 === 1) {
+        await c.sadd(k, 'x', 'y');
+        seeded.set(k, ['set', 2, false]);
+      } else {
+        await c.set(k, 'v'.repeat(i), 'PX', 60_000);
+        seeded.set(k, ['string', i, true]);
+      }
+    }
+    await c.set('other:1', 'not matched');
+    const before = await c.dbsize();
+    const conn = RedisConnection.create({ url: server.url });
+    try {
+      const node = { id: `${server.host}:${server.port}`, client: conn.client as Redis };
+      const walk = async (type?: string) => {
+        const got = new Map<string, { type: string; pttl: number; length?: number }>();
+        let cursor = '0';
+        let steps = 0;
+        const { counts } = await countCommands(c, async () => {
+          do {
+            const step = await scanInspectStep(conn, node, { cursor, count: 7, match: 'w:*', type, lengths: true });
+            expect(step.serverUs).toBeGreaterThanOrEqual(0);
+            for (const k of step.keys) got.set(k.key, k);
+            cursor = step.next;
+            steps++;
+          } while (cursor !== '0');
+        });
+        return { got, steps, counts };
+      };
+      const all = await walk();
+      expect([...all.got.keys()].sort()).toEqual([...seeded.keys()].sort());
+      for (const [k, [type, length, ttl]] of seeded) {
+        const r = all.got.get(k)!;
+        expect([r.type, r.length]).toEqual([type, length]);
+        if (ttl) expect(r.pttl).toBeGreaterThan(50_000);
+        else expect(r.pttl).toBe(-1);
+      }
+      // One round trip per step: SCAN runs inside the script, once per call (commandstats counts it).
+      // (The first EVALSHA_RO may meet NOSCRIPT and be sent again once as EVAL_RO.)
+      expect(all.counts.evalsha_ro).toBe(all.steps);
+      expect(all.counts.eval_ro ?? 0).toBeLessThanOrEqual(1);
+      expect(all.counts.scan).toBe(all.steps);
+      expect(all.counts.type).toBe(seeded.size);
+      expect(all.counts.pttl).toBe(seeded.size);
+      expect(all.steps).toBeGreaterThan(1);
+      // The TYPE filter is SCAN's own.
+      const hashes = await walk('hash');
+      expect([...hashes.got.values()].every((k) => k.type === 'hash')).toBe(true);
+      expect(hashes.got.size).toBe(10);
+    } finally {
+      await conn.close();
+    }
+    expect(await c.dbsize()).toBe(before);
+    expect(await c.pttl('w:0')).toBe(-1);
+  });
+
+  it('scanInspect still reports a cost when the ACL user may not run TIME (timed from outside)', async () => {
+    await c.call('ACL', 'SETUSER', 'scanner', 'on', '>scanner-pw', '~*', '-@all', '+@read', '+@connection', '+evalsha_ro', '+eval_ro');
+    await c.set('w:acl', 'v');
+    const conn = RedisConnection.create({ url: `redis://scanner:scanner-pw@${server.host}:${server.port}` });
+    try {
+      const node = { id: `${server.host}:${server.port}`, client: conn.client as Redis };
+      let cursor = '0';
+      const seen: string[] = [];
+      let timed = true;
+      do {
+        const step = await scanInspectStep(conn, node, { cursor, count: 100, match: 'w:acl', lengths: false });
+        timed &&= step.serverUs > 0;
+        seen.push(...step.keys.map((k) => `${k.key} ${k.type} ${k.length}`));
+        cursor = step.next;
+      } while (cursor !== '0');
+      expect(seen).toEqual(['w:acl string undefined']);
+      expect(timed).toBe(true);
     } finally {
       await conn.close();
     }

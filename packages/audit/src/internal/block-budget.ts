@@ -2,11 +2,11 @@
  * Keeps each command the scan sends within a blocking budget. Redis runs one command at a time,
  * so a command that takes 4 ms delays every other client by up to 4 ms; the budget bounds that.
  *
- * - The inspection script reports its own run time; the next call's key count is sized so that
- *   it should take half the budget (the other half is the margin for a slower stretch). The cost
- *   per key is tracked with an average that rises at once on a slow call and falls slowly.
- * - SCAN cannot time itself: its cost per call is read from `INFO commandstats` deltas (see
- *   {@link ScanCountControl}).
+ * - The scan's scripts report their own run time; the next call's key count is sized so that it
+ *   should take `share` of the budget (the rest is the margin for a slower stretch). The cost per
+ *   key is tracked with an average that rises at once on a slow call and falls slowly.
+ * - A SCAN sent on its own (Cluster, Redis < 7) cannot time itself: its cost per call is read from
+ *   `INFO commandstats` deltas (see {@link ScanCountControl}).
  */
 export class BlockBudget {
   private perKeyUs: number;
@@ -19,18 +19,20 @@ export class BlockBudget {
    * @param budgetMs - the budget per command.
    * @param maxKeys - never more keys per call than this (the SCAN COUNT hint).
    * @param initialPerKeyUs - first guess of the cost per key, deliberately high so the first call is small.
+   * @param share - the share of the budget a call aims at; the rest is the margin for a slower stretch.
    */
   constructor(
     readonly budgetMs: number,
     private readonly maxKeys: number,
     initialPerKeyUs = 5,
+    readonly share = 0.5,
   ) {
     this.perKeyUs = initialPerKeyUs;
   }
 
-  /** The µs a call should take: half the budget. */
+  /** The µs a call should take: `share` of the budget. */
   get targetUs(): number {
-    return this.budgetMs * 500;
+    return this.budgetMs * 1000 * this.share;
   }
 
   /** Keys to send in the next script call. */

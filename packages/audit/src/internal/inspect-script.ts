@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { TidyKvScript, type RedisConnection } from '@tidykv/core';
-import { inspectKeys as inspectKeysSource } from '../lua/scripts.generated.js';
+import { inspectKeys as inspectKeysSource, scanInspect as scanInspectSource } from '../lua/scripts.generated.js';
 import type { ScanNode } from './nodes.js';
 
 /** What {@link inspectKeys} learnt about one key. */
@@ -102,4 +102,49 @@ export async function inspectKeys(conn: RedisConnection, node: ScanNode, keys: r
     }
   }
   return { keys: out };
+}
+
+/** One SCAN step with what {@link scanInspectStep} learnt about each key it returned. */
+export interface ScanInspectStep extends InspectResult {
+  /** SCAN's next cursor: "0" when the walk is complete. */
+  next: string;
+  /** Microseconds the step ran on the server (its own TIME readings), or the round trip seen from here. */
+  serverUs: number;
+}
+
+/** What one {@link scanInspectStep} call scans. */
+export interface ScanStepArgs {
+  cursor: string;
+  count: number;
+  /** SCAN MATCH glob; `*` sends no MATCH. */
+  match: string;
+  /** SCAN TYPE filter. */
+  type?: string;
+  lengths: boolean;
+}
+
+const scanInspectScript = new TidyKvScript<ScanStepArgs, (string | number)[]>(scanInspectSource, 'audit', (a) => ({
+  keys: [],
+  args: [a.cursor, a.count, a.match === '*' ? '' : a.match, a.type ?? '', a.lengths ? '1' : '0'],
+}));
+
+/**
+ * One SCAN step and the TYPE, PTTL (and with `lengths` the length) of every key it returned, in
+ * one EVALSHA_RO that times itself: the walk of a standalone server (Redis >= 7.0) is this call
+ * repeated, one round trip per batch, each sized by the caller to its blocking budget. Standalone
+ * only: the script takes its keys from SCAN, not from KEYS.
+ */
+export async function scanInspectStep(conn: RedisConnection, node: ScanNode, step: ScanStepArgs): Promise<ScanInspectStep> {
+  const sent = performance.now();
+  const flat = await conn.run('scan', () => scanInspectScript.runReadOnly(node.client, step));
+  const roundTripUs = (performance.now() - sent) * 1000;
+  const stride = step.lengths ? 4 : 3;
+  const keys: InspectedKey[] = [];
+  for (let i = 2; i + stride - 1 < flat.length; i += stride) {
+    const k: InspectedKey = { key: String(flat[i]), type: flat[i + 1] as string, pttl: flat[i + 2] as number };
+    if (step.lengths) k.length = flat[i + 3] as number;
+    keys.push(k);
+  }
+  const timed = flat[1] as number;
+  return { next: String(flat[0]), keys, serverUs: timed >= 0 ? timed : roundTripUs };
 }
