@@ -47,7 +47,7 @@ export interface ScanOptions extends AuditRunOptions {
   foldThreshold?: number;
   /**
    * Blocking budget in ms: no single command the scan sends should keep the server busy longer.
-   * Each call's batch is sized from the measured run time of the previous ones, aiming at a fifth
+   * Each call's batch is sized from the measured run time of the previous ones, aiming at 15%
    * of the budget (on standalone Redis >= 7 one self-timed script runs SCAN and the reads). On a
    * Cluster or Redis < 7, SCAN COUNT is lowered when commandstats show SCAN calls above half of the
    * budget and the O(1) reads are pipelined. Default: 1.

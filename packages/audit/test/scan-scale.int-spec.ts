@@ -149,7 +149,7 @@ describe('scanKeyspace at default options on a keyspace with a few big keys amon
   });
 
   it('keeps every command it sends within the 1 ms blocking budget (SLOWLOG)', () => {
-    // Margin rule: the scanner aims each call at half the budget (0.5 ms). A call only crosses
+    // Margin rule: the scanner aims each call at 15% of the budget (0.15 ms). A call only crosses
     // 1 ms when the machine stalls the server thread; this 2-core box is shared with other test
     // runs, so a few stalls are allowed: at most 2% of the calls over 1 ms, and the 90th
     // percentile at most 1 ms. The median must be at or below 0.6 ms.
@@ -164,7 +164,8 @@ describe('scanKeyspace at default options on a keyspace with a few big keys amon
     // The budget shaped the batches: a call carries far fewer than the 1000 keys of a SCAN reply.
     expect(report.blocking.keysPerCall).toBeLessThan(1000);
     const scripts = slow.filter((e) => e.args[0].toUpperCase() === 'EVALSHA_RO').map((e) => e.us).sort((a, b) => a - b);
-    expect(scripts[Math.floor(scripts.length / 2)]).toBeLessThanOrEqual(700);
+    // The median script call sits near its 0.15 ms aim (allowing for this shared machine).
+    expect(scripts[Math.floor(scripts.length / 2)]).toBeLessThanOrEqual(350);
   });
 
   it('groups families as one pattern each, including names separated by / and .', () => {
