@@ -17,27 +17,15 @@
 -- followed by one last entry: the microseconds the script ran (two TIME readings; TIME advances
 -- inside a script), or -1 when the ACL user may not run TIME (a `+@read` profile does not grant
 -- it); the caller then times the call from outside, an upper bound.
-local function now()
-  local t = redis.pcall('TIME')
-  if t['err'] then return nil end
-  return tonumber(t[1]) * 1000000 + tonumber(t[2])
-end
+-- @include key-facts.lua
+
 local withLength = ARGV[1] == '1'
-local LENGTH = { string = 'STRLEN', hash = 'HLEN', set = 'SCARD', zset = 'ZCARD', list = 'LLEN', stream = 'XLEN' }
-local t0 = now()
+local t0 = now_us()
 local out = {}
 local j = 1
 for i = 1, #KEYS do
-  local t = redis.call('TYPE', KEYS[i])['ok']
-  out[j] = t
-  out[j + 1] = redis.call('PTTL', KEYS[i])
-  j = j + 2
-  if withLength then
-    local cmd = LENGTH[t]
-    out[j] = cmd and redis.call(cmd, KEYS[i]) or 0
-    j = j + 1
-  end
+  j = put_key_facts(out, j, KEYS[i], withLength)
 end
-local t1 = now()
+local t1 = now_us()
 out[j] = (t0 and t1) and (t1 - t0) or -1
 return out

@@ -24,14 +24,10 @@
 --
 -- Calls: TIME twice, SCAN once, per key TYPE, PTTL (and with lengths one of STRLEN, HLEN, SCARD,
 -- ZCARD, LLEN, XLEN). Every call but SCAN is O(1), and SCAN is O(COUNT).
-local function now()
-  local t = redis.pcall('TIME')
-  if t['err'] then return nil end
-  return tonumber(t[1]) * 1000000 + tonumber(t[2])
-end
-local LENGTH = { string = 'STRLEN', hash = 'HLEN', set = 'SCARD', zset = 'ZCARD', list = 'LLEN', stream = 'XLEN' }
+-- @include key-facts.lua
+
 local withLength = ARGV[5] == '1'
-local t0 = now()
+local t0 = now_us()
 local args = { ARGV[1], 'COUNT', ARGV[2] }
 if ARGV[3] ~= '' then
   args[#args + 1] = 'MATCH'
@@ -41,23 +37,13 @@ if ARGV[4] ~= '' then
   args[#args + 1] = 'TYPE'
   args[#args + 1] = ARGV[4]
 end
-local step = redis.call('SCAN', unpack(args))
-local keys = step[2]
-local out = { step[1], 0 }
+local keys = redis.call('SCAN', unpack(args))
+local out = { keys[1], 0 }
 local j = 3
-for i = 1, #keys do
-  local k = keys[i]
-  local t = redis.call('TYPE', k)['ok']
+for _, k in ipairs(keys[2]) do
   out[j] = k
-  out[j + 1] = t
-  out[j + 2] = redis.call('PTTL', k)
-  j = j + 3
-  if withLength then
-    local cmd = LENGTH[t]
-    out[j] = cmd and redis.call(cmd, k) or 0
-    j = j + 1
-  end
+  j = put_key_facts(out, j + 1, k, withLength)
 end
-local t1 = now()
+local t1 = now_us()
 out[2] = (t0 and t1) and (t1 - t0) or -1
 return out
