@@ -24,7 +24,16 @@ local t0 = now_us()
 local out = {}
 local j = 1
 for i = 1, #KEYS do
-  j = put_key_facts(out, j, KEYS[i], withLength)
+  local k = KEYS[i]
+  local t = redis.call('TYPE', k)['ok']
+  out[j] = t
+  out[j + 1] = redis.call('PTTL', k)
+  j = j + 2
+  if withLength then
+    local cmd = LENGTH_OF[t]
+    out[j] = cmd and redis.call(cmd, k) or 0
+    j = j + 1
+  end
 end
 local t1 = now_us()
 out[j] = (t0 and t1) and (t1 - t0) or -1

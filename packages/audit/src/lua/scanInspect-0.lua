@@ -37,12 +37,22 @@ if ARGV[4] ~= '' then
   args[#args + 1] = 'TYPE'
   args[#args + 1] = ARGV[4]
 end
-local keys = redis.call('SCAN', unpack(args))
-local out = { keys[1], 0 }
+local step = redis.call('SCAN', unpack(args))
+local keys = step[2]
+local out = { step[1], 0 }
 local j = 3
-for _, k in ipairs(keys[2]) do
+for i = 1, #keys do
+  local k = keys[i]
+  local t = redis.call('TYPE', k)['ok']
   out[j] = k
-  j = put_key_facts(out, j + 1, k, withLength)
+  out[j + 1] = t
+  out[j + 2] = redis.call('PTTL', k)
+  j = j + 3
+  if withLength then
+    local cmd = LENGTH_OF[t]
+    out[j] = cmd and redis.call(cmd, k) or 0
+    j = j + 1
+  end
 end
 local t1 = now_us()
 out[2] = (t0 and t1) and (t1 - t0) or -1
