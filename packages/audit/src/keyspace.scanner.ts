@@ -359,7 +359,19 @@ export async function scanKeyspace(conn: RedisConnection, options: ScanOptions =
     return out;
   };
 
-  /** Decides which of `seen` get MEMORY USAGE (marks them `how`) and returns those; sets each pattern name. */
+  /** Measures `list` with MEMORY USAGE; a key that vanished meanwhile (null) stays unmeasured. */
+  const measureSeen = async (node: ScanNode, list: Seen[]): Promise<void> => {
+    const bytes = await measure(
+      node,
+      list.map((s) => s.key),
+    );
+    list.forEach((s, i) => {
+      const b = bytes[i];
+      if (b === null) s.how = undefined;
+      else s.bytes = b;
+    });
+  };
+ (marks them `how`) and returns those; sets each pattern name. */
   const classify = (seen: Seen[]): Seen[] => {
     // Keys that could enter the top list are measured too, once the list is full.
     const topFloor = topMemory.length >= o.topKeys ? (topMemory[topMemory.length - 1].bytes ?? 0) : Number.POSITIVE_INFINITY;
@@ -436,15 +448,7 @@ export async function scanKeyspace(conn: RedisConnection, options: ScanOptions =
         let toMeasure: Seen[] = [];
         let heldSince = performance.now();
         const flush = async (): Promise<void> => {
-          const bytes = await measure(
-            node,
-            toMeasure.map((s) => s.key),
-          );
-          toMeasure.forEach((s, i) => {
-            const b = bytes[i];
-            if (b === null) s.how = undefined;
-            else s.bytes = b;
-          });
+          await measureSeen(node, toMeasure);
           // No await from here to the cursor update: a checkpoint sees both or neither.
           for (const s of held) {
             const a = count(node, s);
@@ -527,15 +531,7 @@ export async function scanKeyspace(conn: RedisConnection, options: ScanOptions =
               for (const k of r.keys) seen.push(k as Seen);
             }
             const toMeasure = classify(seen);
-            const bytes = await measure(
-              node,
-              toMeasure.map((s) => s.key),
-            );
-            toMeasure.forEach((s, i) => {
-              const b = bytes[i];
-              if (b === null) s.how = undefined;
-              else s.bytes = b;
-            });
+            await measureSeen(node, toMeasure);
             return seen;
           },
           merge(node, seen) {
