@@ -371,7 +371,7 @@ export async function scanKeyspace(conn: RedisConnection, options: ScanOptions =
       else s.bytes = b;
     });
   };
- (marks them `how`) and returns those; sets each pattern name. */
+  /** Decides which of `seen` get MEMORY USAGE (marks them `how`) and returns those; sets each pattern name. */
   const classify = (seen: Seen[]): Seen[] => {
     // Keys that could enter the top list are measured too, once the list is full.
     const topFloor = topMemory.length >= o.topKeys ? (topMemory[topMemory.length - 1].bytes ?? 0) : Number.POSITIVE_INFINITY;
